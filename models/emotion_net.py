@@ -1,0 +1,62 @@
+"""The MoodMix emotion CNN: a small VGG-style network for 48x48 grayscale faces (Keras 3).
+
+The model takes float32 pixels in [0, 1], shape (N, 48, 48, 1), and returns softmax probabilities over
+`CLASS_NAMES` (FER-2013's order). Standardisation is the first layer, so the exported `.tflite` needs only
+the resize and the division by 255 that `PREPROCESSING` records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import keras
+from keras import layers
+
+CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+INPUT_SIZE = 48
+# What a caller must do to a grayscale face crop before the model sees it; stored beside every artifact.
+PREPROCESSING = {
+    "input_size": INPUT_SIZE,
+    "color": "grayscale",
+    "scale": 1.0 / 255.0,
+    "layout": "NHWC",
+    "dtype": "float32",
+}
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Shape of the network; saved with every checkpoint so that an artifact explains itself."""
+
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    convs_per_stage: tuple[int, ...] = (2, 2, 2, 2)
+    dropout: float = 0.4
+    num_classes: int = len(CLASS_NAMES)
+    class_names: tuple[str, ...] = field(default=CLASS_NAMES)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def conv_bn_relu(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_model(config: NetConfig = NetConfig()) -> keras.Model:
+    """Build the classifier. Input: (None, 48, 48, 1) floats in [0, 1]. Output: class probabilities."""
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    # FER-2013's pixel mean is about 0.51 and its std about 0.26: centre the input near zero.
+    x = layers.Rescaling(scale=4.0, offset=-2.0, name="standardise")(inputs)
+    for stage, (width, convs) in enumerate(zip(config.widths, config.convs_per_stage, strict=True)):
+        for i in range(convs):
+            x = conv_bn_relu(x, width, name=f"s{stage}_{i}")
+        if stage < len(config.widths) - 1:
+            x = layers.MaxPooling2D(2, name=f"s{stage}_pool")(x)
+            x = layers.SpatialDropout2D(0.1 * (stage + 1) / 2, name=f"s{stage}_drop")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(config.dropout, name="head_drop")(x)
+    # float32 head: under mixed-precision training the softmax stays exact.
+    outputs = layers.Dense(config.num_classes, activation="softmax", dtype="float32", name="probs")(x)
+    return keras.Model(inputs, outputs, name="moodmix_emotion")

@@ -1,0 +1,1 @@
+"""Emotion + the user's words + preferences -> a MoodProfile."""

@@ -1,0 +1,1 @@
+"""The catalog, the recommender, Spotify and listen links."""
