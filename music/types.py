@@ -12,10 +12,17 @@ from dataclasses import dataclass, field
 
 
 def normalise(text: str) -> str:
-    """Fold case, accents, punctuation and spacing, so that titles and artists compare as people read them."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() or text.casefold()
-    text = re.sub(r"[^\w\s]", " ", text.casefold())
-    return " ".join(text.split())
+    """Fold case, Latin accents, punctuation and spacing, so that titles and artists compare as people read them.
+
+    Other scripts keep their letters and marks ("Кино" stays "кино"; "Beyoncé" becomes "beyonce").
+    """
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(ch) and kept and kept[-1].isascii():
+            continue  # an accent on a Latin letter
+        kept.append(ch)
+    folded = re.sub(r"[^\w\s]", " ", unicodedata.normalize("NFC", "".join(kept)).casefold())
+    return " ".join(folded.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,7 @@ class Track:
     @property
     def key(self) -> str:
         """Identity of the song across sources (catalog, Gemini ideas, history): normalised artist and title."""
-        return f"{normalise(self.artist)}|{normalise(self.title)}"
+        return song_key(self.title, self.artist)
 
     @property
     def point(self) -> MoodPoint:
