@@ -25,6 +25,11 @@ def normalise(text: str) -> str:
     return " ".join(folded.split())
 
 
+def song_key(title: str, artist: str) -> str:
+    """Identity of a song across sources (catalog, Gemini ideas, history): normalised artist and title."""
+    return f"{normalise(artist)}|{normalise(title)}"
+
+
 @dataclass(frozen=True, slots=True)
 class MoodPoint:
     """A point on the valence/energy plane, both in [0, 1]."""
