@@ -1,5 +1,6 @@
 """Image bytes -> face -> emotion scores."""
 
+from inference.classifier import EmotionClassifier, EmotionModel
 from inference.errors import (
     ImageError,
     ImageTooLarge,
@@ -9,12 +10,21 @@ from inference.errors import (
     NotAnImage,
     UnreadableImage,
 )
+from inference.faces import FaceDetector, FoundFace
+from inference.image import DecodedImage, decode
+from inference.reader import EmotionReader
 from inference.types import EMOTIONS, EmotionReading, FaceBox
 
 __all__ = [
     "EMOTIONS",
+    "DecodedImage",
+    "EmotionClassifier",
+    "EmotionModel",
+    "EmotionReader",
     "EmotionReading",
     "FaceBox",
+    "FaceDetector",
+    "FoundFace",
     "ImageError",
     "ImageTooLarge",
     "InferenceBusy",
@@ -22,4 +32,5 @@ __all__ = [
     "NoFaceFound",
     "NotAnImage",
     "UnreadableImage",
+    "decode",
 ]

@@ -24,6 +24,8 @@ def load_split(data: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         path = data / ("fer2013_train.npz" if split == "Training" else "fer2013_test.npz")
     with np.load(path, allow_pickle=False) as npz:
         images, labels = npz["images"], npz["labels"].astype(np.int64)
+        if split == "Training" and "usage" in npz:
+            raise ValueError(f"{path} holds the test splits (it has a 'usage' array), not Training")
         if split != "Training":
             if "usage" not in npz:
                 raise ValueError(f"{path} has no 'usage' array, so it cannot be split into {split}")

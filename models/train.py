@@ -19,12 +19,12 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from models.emotion_net import CLASS_NAMES, PREPROCESSING, NetConfig, build_model  # noqa: E402
-from models.fer2013 import load_split  # noqa: E402
+from models.emotion_net import CLASS_NAMES, PREPROCESSING, NetConfig, build_model
+from models.fer2013 import load_split
 
 
 def class_weights(labels: np.ndarray, power: float) -> dict[int, float]:
@@ -128,7 +128,9 @@ class Checkpointer(keras.callbacks.Callback):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder holding fer2013_train.npz and fer2013_test.npz")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="folder holding fer2013_train.npz and fer2013_test.npz"
+    )
     parser.add_argument("--out", type=Path, required=True, help="run folder for checkpoints (outside the repository)")
     parser.add_argument("--epochs", type=int, default=70)
     parser.add_argument("--batch", type=int, default=128)

@@ -1,0 +1,135 @@
+"""Export a trained checkpoint to the artifacts MoodMix ships, and check the LiteRT model against Keras.
+
+    KERAS_BACKEND=tensorflow python -m models.export --checkpoint ../runs/emotion/best.keras --run ../runs/emotion \
+        --data ../shared/data/fer2013
+
+Writes models/artifacts/emotion.tflite (run by the bot through LiteRT; int8 weights and activations, float32 in and
+out), emotion.keras (float32 weights, to fine-tune or retrain from) and emotion.json (class order, preprocessing,
+training record, parity figures). Calibration uses 500 Training faces; parity is then checked on 1,000 other Training
+faces, and the export fails if LiteRT and Keras agree on the top class for fewer than 97% of them.
+`--quantize none` exports float32 instead (parity must then hold to 1e-4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras
+import numpy as np
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+
+from models.emotion_net import CLASS_NAMES, INPUT_SIZE, PREPROCESSING, NetConfig, build_model
+from models.fer2013 import load_split
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+FLOAT_TOLERANCE = 1e-4
+MIN_TOP1_AGREEMENT = 0.97
+TRAINING_RECORD = ("best_epoch", "best_val_accuracy", "epochs_done", "train_seconds", "args")
+
+
+def float32_copy(trained: keras.Model, config: NetConfig) -> keras.Model:
+    """The same network in plain float32 (training may have used mixed bfloat16), with the trained weights."""
+    keras.mixed_precision.set_global_policy("float32")
+    model = build_model(config)
+    model.set_weights(trained.get_weights())
+    return model
+
+
+def to_tflite(model: keras.Model, workdir: Path, calibration: np.ndarray | None = None) -> bytes:
+    """Convert through a SavedModel with a dynamic batch dimension, so the bot can classify several faces at once.
+
+    With `calibration` (float inputs), weights and activations are quantised to int8 (inputs and outputs stay
+    float32, so callers do not change): about 3x faster on one CPU thread.
+    """
+    spec = keras.InputSpec(shape=(None, INPUT_SIZE, INPUT_SIZE, 1), dtype="float32")
+    saved = workdir / "saved_model"
+    model.export(saved, format="tf_saved_model", input_signature=[spec], verbose=False)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    if calibration is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([calibration[i : i + 1]] for i in range(len(calibration)))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return converter.convert()
+
+
+def litert_predict(tflite: bytes, x: np.ndarray) -> np.ndarray:
+    interpreter = Interpreter(model_content=tflite, num_threads=1)
+    inp = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(inp["index"], list(x.shape))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(inp["index"], x)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def parity(model: keras.Model, tflite: bytes, x: np.ndarray) -> dict[str, float]:
+    """How closely the LiteRT model follows Keras on `x`: top-1 agreement and the probability differences."""
+    expected = np.asarray(model(x, training=False))
+    got = litert_predict(tflite, x)
+    diff = np.abs(got - expected)
+    return {
+        "n": len(x),
+        "top1_agreement": float((got.argmax(1) == expected.argmax(1)).mean()),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--run", type=Path, help="the training run folder (its state.json is recorded)")
+    parser.add_argument("--data", type=Path, required=True, help="FER-2013 folder (calibration and parity faces)")
+    parser.add_argument("--quantize", choices=("int8", "none"), default="int8")
+    parser.add_argument("--out", type=Path, default=ARTIFACTS)
+    args = parser.parse_args()
+
+    trained = keras.models.load_model(args.checkpoint, compile=False)
+    state = json.loads((args.run / "state.json").read_text()) if args.run else {}
+    config = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.get("config", {}).items()})
+    model = float32_copy(trained, config)
+    images, _ = load_split(args.data, "Training")
+    pick = np.random.default_rng(0).permutation(len(images))
+    faces = images[..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
+    calibration, probe = faces[pick[:500]], faces[pick[500:1500]]
+    with tempfile.TemporaryDirectory() as workdir:
+        tflite = to_tflite(model, Path(workdir), calibration if args.quantize == "int8" else None)
+
+    check = parity(model, tflite, probe)
+    print(f"parity on {check['n']} faces: {check}")
+    if args.quantize == "none" and not check["max_abs_diff"] <= FLOAT_TOLERANCE:  # `not <=` also catches NaN
+        raise SystemExit(f"LiteRT and Keras disagree by {check['max_abs_diff']:.2e}; not exporting")
+    if not check["top1_agreement"] >= MIN_TOP1_AGREEMENT:
+        raise SystemExit(f"LiteRT agrees with Keras on only {check['top1_agreement']:.1%} of faces; not exporting")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "emotion.tflite").write_bytes(tflite)
+    model.save(args.out / "emotion.keras")
+    metadata = {
+        "name": "moodmix-emotion",
+        "class_names": list(CLASS_NAMES),
+        "preprocessing": PREPROCESSING,
+        "config": config.to_dict(),
+        "parameters": int(model.count_params()),
+        "training": {
+            k: state[k]
+            for k in ("best_epoch", "best_val_accuracy", "epochs_done", "train_seconds", "args")
+            if k in state
+        },
+        "checkpoint": args.checkpoint.name,
+        "quantization": args.quantize,
+        "parity": check,
+    }
+    (args.out / "emotion.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    print(f"wrote {args.out}/emotion.tflite ({len(tflite) / 1e6:.2f} MB, {args.quantize})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""inference.reader: the pipeline end to end, run off the event loop in a bounded pool."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference.classifier import EmotionClassifier, shipped_model_path
+from inference.errors import InferenceBusy, NotAnImage
+from inference.reader import EmotionReader
+from inference.types import EMOTIONS
+from tests.inference.conftest import ASTRONAUT_FACE_CENTRE, encode
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+# A 48x48 gray face crop as a PNG: read whole, without detection, so the tests below stay fast.
+SMALL_FACE = encode(Image.new("L", (48, 48), 120), "PNG")
+
+
+class GatedModel:
+    """A classifier double: records the thread it runs on and, while the gate is shut, holds each call."""
+
+    class_names = EMOTIONS
+    input_size = 48
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.entered = threading.Semaphore(0)
+        self.threads: list[threading.Thread] = []
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        self.threads.append(threading.current_thread())
+        self.entered.release()
+        assert self.gate.wait(10), "the test never opened the gate"
+        # The brightness of the face decides between sad (dark) and happy (bright): enough to check the plumbing.
+        happy = faces.reshape(len(faces), -1).mean(axis=1) / 255.0
+        probs = np.zeros((len(faces), len(EMOTIONS)), np.float32)
+        probs[:, EMOTIONS.index("happy")] = happy
+        probs[:, EMOTIONS.index("sad")] = 1.0 - happy
+        return probs
+
+
+async def wait_entered(model: GatedModel) -> None:
+    """Until a worker thread is inside `predict` (without blocking the event loop)."""
+    assert await asyncio.to_thread(model.entered.acquire, True, 10)
+
+
+async def test_read_runs_in_a_worker_thread_not_on_the_event_loop() -> None:
+    model = GatedModel()
+    model.gate.set()
+    reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, classifier=model)
+    try:
+        reading = await reader.read(SMALL_FACE)
+    finally:
+        reader.close()
+    assert model.threads[0] is not threading.current_thread()
+    assert model.threads[0].name.startswith("moodmix-inference")
+    assert reading.scores["happy"] == pytest.approx(120 / 255, abs=1e-6)
+    assert reading.label == "sad" and reading.faces == 1 and reading.face_box is None
+
+
+async def test_more_than_workers_plus_queue_is_busy_and_slots_come_back() -> None:
+    model = GatedModel()
+    reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, workers=1, queue=1, classifier=model)
+    try:
+        running = asyncio.create_task(reader.read(SMALL_FACE))
+        await wait_entered(model)
+        waiting = asyncio.create_task(reader.read(SMALL_FACE))
+        await asyncio.sleep(0)  # let it take the one queue place
+        with pytest.raises(InferenceBusy):
+            await reader.read(SMALL_FACE)
+        model.gate.set()
+        assert (await running).label == (await waiting).label == "sad"
+        # Both places are free again.
+        await asyncio.gather(reader.read(SMALL_FACE), reader.read(SMALL_FACE))
+    finally:
+        model.gate.set()
+        reader.close()
+
+
+async def test_a_cancelled_waiting_read_gives_its_place_back() -> None:
+    model = GatedModel()
+    reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, workers=1, queue=1, classifier=model)
+    try:
+        running = asyncio.create_task(reader.read(SMALL_FACE))
+        await wait_entered(model)
+        waiting = asyncio.create_task(reader.read(SMALL_FACE))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        replacement = asyncio.create_task(reader.read(SMALL_FACE))
+        await asyncio.sleep(0)
+        model.gate.set()
+        await asyncio.gather(running, replacement)
+        assert len(model.threads) == 2  # the cancelled read never reached the model
+    finally:
+        model.gate.set()
+        reader.close()
+
+
+async def test_bad_input_raises_its_error_through_the_pool() -> None:
+    model = GatedModel()
+    reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, classifier=model)
+    try:
+        with pytest.raises(NotAnImage):
+            await reader.read(b"Dear diary, not a selfie.")
+    finally:
+        reader.close()
+    assert model.threads == []
+
+
+def test_limits_are_checked_at_construction() -> None:
+    with pytest.raises(ValueError):
+        EmotionReader(max_bytes=0, max_pixels=1, classifier=GatedModel())
+
+
+def test_the_sample_selfie_end_to_end(classifier: EmotionClassifier, astronaut: Image.Image) -> None:
+    reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)  # loads the shipped model itself
+    try:
+        reading = reader.read_sync(encode(astronaut, "JPEG", quality=90))
+    finally:
+        reader.close()
+    assert set(reading.scores) == set(EMOTIONS)
+    assert sum(reading.scores.values()) == pytest.approx(1.0, abs=1e-5)
+    assert reading.faces == 1 and reading.face_box is not None
+    box = reading.face_box
+    assert abs(box.x + box.w / 2 - ASTRONAUT_FACE_CENTRE[0]) < 15
+    assert abs(box.y + box.h / 2 - ASTRONAUT_FACE_CENTRE[1]) < 15
+
+
+def test_the_smiling_astronaut_reads_happy(classifier: EmotionClassifier, astronaut: Image.Image) -> None:
+    training = json.loads(shipped_model_path().with_suffix(".json").read_text()).get("training", {})
+    if training.get("best_val_accuracy", 0.0) < 0.5:
+        pytest.skip(f"the exported model is an early checkpoint (PublicTest {training.get('best_val_accuracy')})")
+    reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, classifier=classifier)
+    try:
+        assert reader.read_sync(encode(astronaut, "PNG")).label == "happy"
+    finally:
+        reader.close()
