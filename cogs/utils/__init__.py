@@ -1,0 +1,1 @@
+"""What the cogs share: the emotion chart, embeds, views and the one error reply."""
