@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.classifier import EmotionClassifier
+from inference.classifier import EmotionClassifier, EmotionModel
 from models.fer2013 import load_split
 
 BATCH = 256
@@ -79,7 +79,7 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> 
     return matrix
 
 
-def evaluate(classifier: EmotionClassifier, images: np.ndarray, labels: np.ndarray, split: str) -> EvalReport:
+def evaluate(classifier: EmotionModel, images: np.ndarray, labels: np.ndarray, split: str) -> EvalReport:
     """Classify 48x48 uint8 faces in batches and compare with the labels."""
     predicted = np.concatenate(
         [classifier.predict(images[i : i + BATCH]).argmax(axis=1) for i in range(0, len(images), BATCH)]
