@@ -10,10 +10,11 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.oauth_server import OAuthCallbackServer, callback_path, discord_notifier
+from bot.oauth_server import OAuthCallbackServer, callback_path, discord_names, discord_notifier
 from bot.services import Services, build_services
 from bot.settings import Settings
 from cogs.utils.errors import reply_error
+from cogs.utils.spotify import LinkPrompts
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,11 @@ class MoodBot(commands.Bot):
             intents=discord.Intents(guilds=True),
             help_command=None,
             tree_cls=MoodTree,
+            # Replies carry text from users and the LLM: never let it ping anyone.
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         self.settings = settings
+        self.link_prompts = LinkPrompts()  # /link-spotify replies to edit once the link completes
         self._services: Services | None = None
         self._oauth_server: OAuthCallbackServer | None = None
 
@@ -65,8 +69,13 @@ class MoodBot(commands.Bot):
         db = await Database.open(self.settings.moodmix_db_path)
         try:
             self._services = build_services(self.settings, db=db)
+            await self._services.reader.ready()  # a model that cannot load stops the start in one line
         except BaseException:
-            await db.close()
+            if self._services is not None:
+                await self._services.close()
+                self._services = None
+            else:
+                await db.close()
             raise
         await self._start_oauth_server()
         for extension in EXTENSIONS:
@@ -83,18 +92,25 @@ class MoodBot(commands.Bot):
             synced = await self.tree.sync()
         log.info("synced %d commands %s", len(synced), f"to guild {guild_id}" if guild_id else "globally")
 
+    @property
+    def spotify_linking(self) -> bool:
+        """Whether users can link Spotify now: the OAuth callback server is serving."""
+        return self._oauth_server is not None
+
     async def _start_oauth_server(self) -> None:
-        """Serve the Spotify OAuth callback when Spotify is configured; a user who links is told by DM."""
+        """Serve the Spotify OAuth callback when Spotify is configured; a user who links is told in Discord."""
         spotify = self.services.spotify
         if spotify is None:
-            log.info("Spotify is not configured: playlists come with listen links only")
+            missing = ", ".join(self.settings.spotify_missing)  # names only: never a value
+            log.info("Spotify is not configured (missing %s): playlists come with listen links only", missing)
             return
         server = OAuthCallbackServer(
             spotify,
             host=self.settings.oauth_server_host,
             port=self.settings.oauth_server_port,
             path=callback_path(self.settings.spotify_redirect_uri),
-            on_linked=discord_notifier(self),
+            on_linked=discord_notifier(self, self.link_prompts),
+            name_user=discord_names(self),
         )
         try:
             await server.start()

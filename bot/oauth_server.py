@@ -3,7 +3,9 @@
 After /link-spotify, Spotify sends the user's browser to SPOTIFY_REDIRECT_URI with `?code=...&state=...` (or
 `?error=access_denied&state=...` when they said no). The handler lets the service use up the state first: a state
 that is forged, replayed or expired gets a short page and no token exchange. A good one is exchanged for tokens,
-stored encrypted, and the user sees "Linked. You can go back to Discord." and is told in Discord too (`on_linked`).
+stored encrypted, and the user sees "Linked. You can go back to Discord." with the Discord account it was linked to
+(`name_user`: a link opened by someone else shows a name that is not theirs), and is told in Discord too
+(`on_linked`: the /link-spotify reply becomes "Linked ✓", and a DM).
 
 Access logging is off: the callback's query string carries the code and the state.
 """
@@ -19,14 +21,30 @@ from urllib.parse import urlsplit
 import discord
 from aiohttp import web
 
+from cogs.utils.spotify import LinkPrompts
 from music.spotify import SpotifyError, SpotifyLinkFailed, SpotifyLinkRejected, SpotifyService, SpotifyUserNotRegistered
 
 log = logging.getLogger(__name__)
 
 LinkedCallback = Callable[[int], Awaitable[None]]
+NameLookup = Callable[[int], Awaitable[str | None]]
 LINKED_PAGE = "Linked. You can go back to Discord."
 NOT_FOR_YOU = "This page finishes linking Spotify to MoodMix. Run /link-spotify in Discord to start."
+LINK_FAILED_PAGE = "Spotify didn't answer, so your account isn't linked yet. Run /link-spotify again in a minute."
 LINKED_DM = "Your Spotify account is linked. Press **Save to Spotify** under a mix to keep it in your Spotify."
+NAME_LOOKUP_SECONDS = 2.0  # the browser waits for the page meanwhile
+
+
+def linked_page(discord_name: str | None) -> str:
+    """The "Linked" page's text, naming the Discord account the Spotify account now belongs to when known."""
+    if discord_name is None:
+        return LINKED_PAGE
+    return (
+        f"{LINKED_PAGE} This Spotify account is now linked to the Discord user @{discord_name}. "
+        "If that isn't you, remove MoodMix's access at spotify.com/account/apps."
+    )
+
+
 # The callback URL carries the code and the state: no caching, and no Referer that would pass it on.
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 
@@ -57,12 +75,14 @@ class OAuthCallbackServer:
         port: int,
         path: str,
         on_linked: LinkedCallback | None = None,
+        name_user: NameLookup | None = None,
     ) -> None:
         self._service = service
         self._host = host
         self._port = port
         self._path = path
         self._on_linked = on_linked
+        self._name_user = name_user
         self._runner: web.AppRunner | None = None
         self._notices: set[asyncio.Task[None]] = set()
 
@@ -107,10 +127,20 @@ class OAuthCallbackServer:
         except SpotifyUserNotRegistered as exc:
             return _page(403, exc.user_message)
         except SpotifyError as exc:
+            # Spotify down, slow or refusing: its save-oriented sentences would not fit this page.
             log.warning("Spotify link failed: %s", exc.code)
-            return _page(502, exc.user_message)
+            return _page(502, LINK_FAILED_PAGE)
         self._notify(user_id)
-        return _page(200, LINKED_PAGE)
+        return _page(200, linked_page(await self._discord_name(user_id)))
+
+    async def _discord_name(self, user_id: int) -> str | None:
+        if self._name_user is None:
+            return None
+        try:
+            return await asyncio.wait_for(self._name_user(user_id), NAME_LOOKUP_SECONDS)
+        except Exception:  # the link is done either way: a missing name only shortens the page
+            log.info("could not look up the Discord name of user %s", user_id, exc_info=True)
+            return None
 
     def _notify(self, user_id: int) -> None:
         # In the background: the browser gets its page at once, however slow Discord is.
@@ -128,11 +158,26 @@ class OAuthCallbackServer:
             log.warning("could not tell user %s that Spotify is linked", user_id, exc_info=True)
 
 
-def discord_notifier(client: discord.Client) -> LinkedCallback:
-    """`on_linked` for the bot: a DM to the user who linked (their DMs may be closed; the page told them anyway)."""
+def discord_notifier(client: discord.Client, prompts: LinkPrompts) -> LinkedCallback:
+    """`on_linked` for the bot: the user's /link-spotify reply becomes "Linked ✓" while it can still be edited, and
+    a DM tells them too (their DMs may be closed; the page told them anyway)."""
 
     async def notify(user_id: int) -> None:
+        try:
+            await prompts.mark_linked(user_id)
+        except discord.HTTPException:  # dismissed or expired: the DM still goes
+            log.info("could not edit the /link-spotify reply of user %s", user_id)
         user = client.get_user(user_id) or await client.fetch_user(user_id)
         await user.send(LINKED_DM)
 
     return notify
+
+
+def discord_names(client: discord.Client) -> NameLookup:
+    """`name_user` for the bot: the Discord username of a user id (from the cache, else asked of Discord)."""
+
+    async def name(user_id: int) -> str | None:
+        user = client.get_user(user_id) or await client.fetch_user(user_id)
+        return user.name
+
+    return name

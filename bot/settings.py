@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +51,31 @@ class Settings(BaseSettings):
     openai_model: str | None = None
     llm_timeout_seconds: float = Field(default=8.0, gt=0)
 
+    @field_validator("moodmix_secret_key")
+    @classmethod
+    def _a_fernet_key(cls, key: SecretStr | None) -> SecretStr | None:
+        # Checked here so that a bad key is one "invalid settings" line at start, not a traceback from setup_hook.
+        # The message never repeats the value.
+        if key is not None and key.get_secret_value():
+            try:
+                Fernet(key.get_secret_value().encode())
+            except ValueError:  # binascii.Error (bad base64) is a ValueError too
+                raise ValueError(
+                    "must be a Fernet key (32 url-safe base64-encoded bytes); make one with: python -c "
+                    '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+                ) from None
+        return key
+
     @property
     def spotify_configured(self) -> bool:
-        return bool(self.spotify_client_id and self.spotify_client_secret and self.moodmix_secret_key)
+        return not self.spotify_missing
+
+    @property
+    def spotify_missing(self) -> list[str]:
+        """The names (never the values) of the settings Spotify still needs; empty when it is configured."""
+        needed = {
+            "SPOTIFY_CLIENT_ID": self.spotify_client_id,
+            "SPOTIFY_CLIENT_SECRET": self.spotify_client_secret,
+            "MOODMIX_SECRET_KEY": self.moodmix_secret_key,
+        }
+        return [name for name, value in needed.items() if not value]

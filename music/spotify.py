@@ -6,7 +6,8 @@
     ├── SpotifyRelinkNeeded      the refresh token was refused: the stored tokens are dropped
     ├── SpotifyLinkRejected      an OAuth callback with a state that is unknown, used or expired (no code exchange)
     ├── SpotifyLinkFailed        the user declined on Spotify's page, or Spotify refused the code
-    ├── SpotifyUserNotRegistered 403 "User not registered in the Developer Dashboard" (development-mode app)
+    ├── SpotifyUserNotRegistered 403 "User not registered in the Developer Dashboard" (development-mode app), or any
+    │                            403 from GET /me right after linking
     ├── SpotifyRateLimited       429 beyond what MoodMix is willing to wait (`max_wait`)
     ├── SpotifyUnavailable       5xx, timeouts, connection errors, after retries
     └── SpotifyNoMatches         none of the mix's songs could be found on Spotify
@@ -21,7 +22,12 @@ POST included) is deliberately switched off by handing spotipy a plain `requests
 `Retry-After` says, resends POSTs that create playlists, and turns an exhausted retry into a 429 without its
 headers. MoodMix retries itself instead (`_Connection.call`): 401 -> one refresh; 429 -> wait `Retry-After` while the
 operation's total wait stays under `max_wait`; 5xx and timeouts -> back off and retry up to `attempts` tries, except
-that a POST whose answer timed out is not resent (it may have landed). `requests_timeout` bounds each request.
+that a POST that creates something is not resent after a timeout or a 5xx (a 502 or 504 from a gateway may come
+after the playlist was made). `requests_timeout` bounds each request.
+
+Saving never makes two playlists for one mix: the playlist is recorded (unfilled) as soon as Spotify creates it, and
+filled with a replace (`PUT /playlists/{id}/items`, safe to repeat); a save that failed after the create fills the
+recorded playlist on the next press. Saves of one mix are serialised by a per-mix lock.
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -48,7 +56,9 @@ log = logging.getLogger(__name__)
 # Creating and filling the user's playlists, and nothing more.
 SCOPES = ("playlist-modify-private", "playlist-modify-public")
 SEARCH_PAGE = 10  # the most items a search page returns since February 2026
-ITEMS_PER_REQUEST = 100  # the most URIs one POST /playlists/{id}/items takes
+ITEMS_PER_REQUEST = 100  # the most URIs one request to /playlists/{id}/items takes
+# Spotify's wordings of "this account may not use a development-mode app" (they have changed over time).
+_NOT_REGISTERED = re.compile(r"not (?:be )?registered|not approved", re.IGNORECASE)
 
 T = TypeVar("T")
 
@@ -158,14 +168,16 @@ class SavedPlaylistStore(Protocol):
 
     async def get(self, mix_id: str) -> SavedPlaylist | None: ...
     async def add(self, saved: SavedPlaylist) -> SavedPlaylist: ...
+    async def mark_filled(self, mix_id: str, missing: int) -> None: ...
 
 
-def _silence_spotipy_debug() -> None:
+def _quiet_spotipy() -> None:
     # spotipy logs request headers and token-request bodies at DEBUG: bearer tokens, the client secret (Basic auth),
     # codes and refresh tokens. Secrets never go to MoodMix's logs, whatever level the root logger is set to.
-    for name in ("spotipy.client", "spotipy.oauth2"):
+    # Its client also logs every 401, 429 and 5xx at ERROR, which MoodMix expects, handles and logs itself.
+    for name, level in (("spotipy.client", logging.CRITICAL), ("spotipy.oauth2", logging.INFO)):
         logger = logging.getLogger(name)
-        logger.setLevel(max(logger.level, logging.INFO))  # its own level: a DEBUG root must not reach it
+        logger.setLevel(max(logger.level, level))  # its own level: a DEBUG root must not reach it
 
 
 def _oauth(config: SpotifyConfig, session: requests.Session | bool, cache: MemoryCacheHandler) -> spotipy.SpotifyOAuth:
@@ -186,11 +198,13 @@ def _oauth(config: SpotifyConfig, session: requests.Session | bool, cache: Memor
 
 
 class _TokenBox:
-    """The user's token info, shared between the event loop and one worker thread (never both at once)."""
+    """One operation's state across its steps: the user's token info (refreshed or not) and the seconds waited so
+    far. Shared between the event loop and one worker thread at a time, never both at once."""
 
     def __init__(self, token_info: TokenInfo) -> None:
         self.token_info = token_info
         self.changed = False
+        self.waited = 0.0  # the whole operation's waits count against `max_wait`, whatever step they were in
 
 
 def _retry_after(exc: spotipy.SpotifyException) -> float:
@@ -201,8 +215,8 @@ def _retry_after(exc: spotipy.SpotifyException) -> float:
 
 
 class _Connection:
-    """One operation's link to Spotify, used by a single worker thread: a session, the OAuth manager, the client,
-    the token and the operation's retry budget."""
+    """One step's link to Spotify, used by a single worker thread: a session, the OAuth manager and the client, with
+    the operation's token and retry budget in `box`."""
 
     def __init__(self, config: SpotifyConfig, box: _TokenBox) -> None:
         self._config = config
@@ -216,7 +230,6 @@ class _Connection:
             requests_timeout=config.request_timeout,
         )
         self._client.prefix = f"{config.api_base.rstrip('/')}/"
-        self._waited = 0.0
 
     def close(self) -> None:
         self._session.close()
@@ -244,10 +257,10 @@ class _Connection:
         self._client.set_auth(token_info["access_token"])
 
     def _pause(self, seconds: float, attempt: int, error: SpotifyError) -> None:
-        if attempt >= self._config.attempts or self._waited + seconds > self._config.max_wait:
+        if attempt >= self._config.attempts or self._box.waited + seconds > self._config.max_wait:
             raise error
         time.sleep(seconds)  # a worker thread: the event loop is not blocked
-        self._waited += seconds
+        self._box.waited += seconds
 
     def call(self, request: Callable[[spotipy.Spotify], T], *, resend_safe: bool = True) -> T:
         """Run one Web API request with MoodMix's error mapping and retry policy (see the module docstring)."""
@@ -265,10 +278,13 @@ class _Connection:
                     attempt -= 1  # a refresh is not a failed try
                 elif status == 401:
                     raise SpotifyRelinkNeeded("access token refused after a refresh") from exc
-                elif status == 403 and "not registered" in str(exc.msg).lower():
+                elif status == 403 and _NOT_REGISTERED.search(str(exc.msg)):
                     raise SpotifyUserNotRegistered() from exc
                 elif status == 429:
                     self._pause(_retry_after(exc), attempt, SpotifyRateLimited())
+                elif status >= 500 and not resend_safe:
+                    # Like a timeout: a gateway's 502 or 504 may come after the request did its work.
+                    raise SpotifyUnavailable(f"{status} to a request that changes data") from exc
                 elif status >= 500:
                     self._pause(self._config.backoff * 2 ** (attempt - 1), attempt, SpotifyUnavailable(f"{status}"))
                 else:
@@ -287,6 +303,10 @@ def _search_tracks(sp: spotipy.Spotify, query: str) -> Any:
     return sp.search(q=query, limit=SEARCH_PAGE, type="track", market="from_token")
 
 
+def _replace_items(sp: spotipy.Spotify, playlist_id: str, uris: list[str]) -> Any:
+    return sp.playlist_replace_items(playlist_id, uris)
+
+
 def _add_items(sp: spotipy.Spotify, playlist_id: str, uris: list[str]) -> Any:
     return sp.playlist_add_items(playlist_id, uris)
 
@@ -301,36 +321,57 @@ def _find_track(conn: _Connection, track: Song) -> str | None:
     return None
 
 
-def _save_sync(
-    config: SpotifyConfig, box: _TokenBox, title: str, story: str, songs: Sequence[Song]
-) -> tuple[str, str, int]:
-    """Resolve every song, create the playlist and fill it. Runs in a worker thread. Returns (id, url, missing)."""
+def _in_connection(config: SpotifyConfig, box: _TokenBox, work: Callable[[_Connection], T]) -> T:
+    """Run one step of an operation in this worker thread, on a fresh connection whose token is fresh first."""
     conn = _Connection(config, box)
     try:
         conn.ensure_fresh()
-        uris: list[str] = []
-        for song in songs:
-            uri = _find_track(conn, song)
-            if uri is not None and uri not in uris:
-                uris.append(uri)
-        missing = len(songs) - len(uris)
-        if not uris:
-            raise SpotifyNoMatches()
-        description = f"{story} Made by MoodMix.".strip()[:300]
-        created = conn.call(
-            lambda sp: sp.current_user_playlist_create((title or "MoodMix")[:100], False, False, description),
-            resend_safe=False,
-        )
-        playlist_id = str(created["id"])
-        for start in range(0, len(uris), ITEMS_PER_REQUEST):
-            chunk = uris[start : start + ITEMS_PER_REQUEST]
-            conn.call(functools.partial(_add_items, playlist_id=playlist_id, uris=chunk), resend_safe=False)
-        url = str(
-            (created.get("external_urls") or {}).get("spotify") or f"https://open.spotify.com/playlist/{playlist_id}"
-        )
-        return playlist_id, url, missing
+        return work(conn)
     finally:
         conn.close()
+
+
+def _resolve(conn: _Connection, songs: Sequence[Song]) -> list[str]:
+    """The Spotify URIs of the songs it can find, in order and without repeats."""
+    uris: list[str] = []
+    for song in songs:
+        uri = _find_track(conn, song)
+        if uri is not None and uri not in uris:
+            uris.append(uri)
+    return uris
+
+
+def _create(conn: _Connection, title: str, story: str) -> tuple[str, str]:
+    """Create an empty private playlist; return its id and link. Never resent: a resend could make a second one."""
+    description = f"{story} Made by MoodMix.".strip()[:300]
+    created = conn.call(
+        lambda sp: sp.current_user_playlist_create((title or "MoodMix")[:100], False, False, description),
+        resend_safe=False,
+    )
+    playlist_id = str(created["id"])
+    url = (created.get("external_urls") or {}).get("spotify") or f"https://open.spotify.com/playlist/{playlist_id}"
+    return playlist_id, str(url)
+
+
+def _fill(conn: _Connection, playlist_id: str, uris: list[str]) -> None:
+    """Make the playlist hold exactly `uris`: the first page replaces whatever is there (so filling again after a
+    failure neither doubles nor loses songs, and a replace may be resent), the rest is appended."""
+    first = uris[:ITEMS_PER_REQUEST]
+    conn.call(functools.partial(_replace_items, playlist_id=playlist_id, uris=first))
+    for start in range(ITEMS_PER_REQUEST, len(uris), ITEMS_PER_REQUEST):
+        chunk = uris[start : start + ITEMS_PER_REQUEST]
+        conn.call(functools.partial(_add_items, playlist_id=playlist_id, uris=chunk), resend_safe=False)
+
+
+def _check_account(sp: spotipy.Spotify) -> Any:
+    try:
+        return sp.me()
+    except spotipy.SpotifyException as exc:
+        # Right after Spotify granted tokens, a 403 from /me means this account may not use the app, however
+        # Spotify words it ("User not registered in the Developer Dashboard", "User not approved for app", ...).
+        if exc.http_status == 403:
+            raise SpotifyUserNotRegistered(f"403 from /me: {exc.msg}") from exc
+        raise
 
 
 def _exchange_sync(config: SpotifyConfig, code: str) -> TokenInfo:
@@ -352,12 +393,41 @@ def _exchange_sync(config: SpotifyConfig, code: str) -> TokenInfo:
     box = _TokenBox(token_info)
     conn = _Connection(config, box)
     try:
-        conn.call(lambda sp: sp.me())
+        conn.call(_check_account)
     except (SpotifyUnavailable, SpotifyRateLimited) as exc:
         log.warning("Spotify /me check skipped after linking: %s", exc.code)
     finally:
         conn.close()
     return box.token_info
+
+
+class KeyedLocks:
+    """One `asyncio.Lock` per key, kept while anyone holds or waits for it and dropped after.
+
+    Counting users (not asking `lock.locked()`) matters: between a release and the next waiter's wake-up the lock
+    looks free, and dropping it then would let a newcomer take a fresh lock beside the waiter.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the key's lock for the block."""
+        lock, users = self._entries.get(key) or (asyncio.Lock(), 0)
+        self._entries[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._entries[key]
+            if users == 1:
+                del self._entries[key]
+            else:
+                self._entries[key] = (lock, users - 1)
 
 
 class SpotifyService:
@@ -369,13 +439,13 @@ class SpotifyService:
     def __init__(
         self, config: SpotifyConfig, *, links: TokenStore, states: StateStore, saved: SavedPlaylistStore
     ) -> None:
-        _silence_spotipy_debug()
+        _quiet_spotipy()
         self._config = config
         self._links = links
         self._states = states
         self._saved = saved
         self._executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="spotify")
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = KeyedLocks()
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args))
@@ -420,28 +490,38 @@ class SpotifyService:
         self, user_id: int, mix_id: str, *, title: str, story: str, songs: Sequence[Song]
     ) -> SaveResult:
         """Save a mix (its title, one-line story and songs in order) to the user's Spotify, or return the playlist
-        it was already saved as.
+        it was already saved as. A playlist an earlier save created but could not fill is filled, not made again.
 
         Raises a `SpotifyError`; `SpotifyRelinkNeeded` also drops the dead tokens.
         """
-        lock = self._locks.setdefault(mix_id, asyncio.Lock())
-        try:
-            async with lock:  # a double click must not make two playlists
-                existing = await self._saved.get(mix_id)
-                if existing is not None:
-                    return SaveResult(existing.url, existing.playlist_id, existing.missing, already_saved=True)
-                return await self._save(user_id, mix_id, title, story, songs)
-        finally:
-            if not lock.locked():
-                self._locks.pop(mix_id, None)
+        async with self._locks.hold(mix_id):  # a double click must not make two playlists
+            recorded = await self._saved.get(mix_id)
+            if recorded is not None and recorded.filled:
+                return SaveResult(recorded.url, recorded.playlist_id, recorded.missing, already_saved=True)
+            return await self._save(user_id, mix_id, title, story, songs, recorded)
 
-    async def _save(self, user_id: int, mix_id: str, title: str, story: str, songs: Sequence[Song]) -> SaveResult:
+    async def _save(
+        self, user_id: int, mix_id: str, title: str, story: str, songs: Sequence[Song], recorded: SavedPlaylist | None
+    ) -> SaveResult:
         token_info = await self._links.load(user_id)
         if token_info is None:
             raise SpotifyNotLinked()
         box = _TokenBox(token_info)
         try:
-            playlist_id, url, missing = await self._run(_save_sync, self._config, box, title, story, list(songs))
+            uris = await self._run(_in_connection, self._config, box, functools.partial(_resolve, songs=list(songs)))
+            if not uris:
+                raise SpotifyNoMatches()
+            missing = len(songs) - len(uris)
+            if recorded is None:
+                playlist_id, url = await self._run(
+                    _in_connection, self._config, box, functools.partial(_create, title=title, story=story)
+                )
+                # Recorded before it is filled: should filling fail, the next press fills this playlist.
+                recorded = await self._saved.add(SavedPlaylist(mix_id, user_id, playlist_id, url, missing, False))
+            else:
+                log.info("Mix %s: filling the playlist an earlier save created", mix_id)
+            fill = functools.partial(_fill, playlist_id=recorded.playlist_id, uris=uris)
+            await self._run(_in_connection, self._config, box, fill)
         except SpotifyRelinkNeeded:
             await self._links.delete(user_id)
             log.info("Spotify access lost for user %s; tokens dropped", user_id)
@@ -449,9 +529,9 @@ class SpotifyService:
         finally:
             if box.changed and await self._links.load(user_id) is not None:
                 await self._links.save(user_id, box.token_info)
-        recorded = await self._saved.add(SavedPlaylist(mix_id, user_id, playlist_id, url, missing))
+        await self._saved.mark_filled(mix_id, missing)
         log.info("Mix %s saved to Spotify for user %s (%s not found)", mix_id, user_id, missing)
-        return SaveResult(recorded.url, recorded.playlist_id, recorded.missing)
+        return SaveResult(recorded.url, recorded.playlist_id, missing)
 
     async def close(self) -> None:
         """Stop the worker threads (an operation in flight finishes on its own)."""

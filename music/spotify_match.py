@@ -1,9 +1,11 @@
 """Careful matching of a MoodMix song against Spotify search results.
 
 Search returns what Spotify thinks is relevant, which is often a cover, a karaoke version or a namesake by another
-artist. A candidate is accepted only when its title and an artist both match after folding what people do not hear:
-case, accents, punctuation, "feat." credits and release suffixes such as "- Remastered 2011". Of the accepted ones,
-an exact title and a first-credited artist rank first. A wrong artist is never accepted, however close the title.
+artist. A candidate is accepted only when its title and its artists both match after folding what people do not
+hear: case, accents, punctuation, "feat." credits and release suffixes such as "- Remastered 2011". The artists match
+when the whole wanted credit is credited, or every artist it names is ("Queen & David Bowie"); a namesake that shares
+one word of the name ("Fire" for Earth, Wind & Fire) does not. Of the accepted ones, an exact title and the lead
+artist credited first rank first. A wrong artist is never accepted, however close the title.
 """
 
 from __future__ import annotations
@@ -36,41 +38,70 @@ _RELEASE_WORDS = (
 _RELEASE_SUFFIX = re.compile(
     rf"\s*(?:-\s*[^-]*\b{_RELEASE_WORDS}\b[^-]*|[\(\[][^\)\]]*\b{_RELEASE_WORDS}\b[^\)\]]*[\)\]])\s*$", re.IGNORECASE
 )
-# How co-credited artists are joined in a single credit line ("A feat. B", "A & B", "A, B", "A x B").
-_ARTIST_SPLIT = re.compile(r"\s*(?:,|&|\bx\b|\bfeat\.?|\bft\.?|\bfeaturing\b|\bwith\b)\s*", re.IGNORECASE)
+# A credit line's featured artists, to its end ("A feat. B", "A ft. B & C").
+_FEATURED_CREDIT = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s.*$", re.IGNORECASE)
+# How jointly credited artists are joined in a single credit line ("A & B", "A, B", "A x B", "A with B").
+_ARTIST_SPLIT = re.compile(r"\s*(?:,|&|\bx\b|\bwith\b)\s*", re.IGNORECASE)
 
 
-def clean_title(title: str) -> str:
-    """The title without featuring credits and release suffixes, normalised."""
+def _strip_title(title: str) -> str:
+    """The raw title without featuring credits and release suffixes (case and punctuation kept)."""
     stripped = _FEATURING.sub("", title)
     # Suffixes can stack ("Song (feat. X) - 2011 Remaster - Mono"): strip until nothing changes.
     while True:
         shorter = _RELEASE_SUFFIX.sub("", stripped)
         if shorter == stripped:
-            break
+            return stripped.strip() or title.strip()
         stripped = shorter
-    return normalise(stripped) or normalise(title)
 
 
-def artist_names(credit: str) -> list[str]:
-    """The normalised names in one credit line, the whole line first ("A & B" -> ["a b", "a", "b"])."""
-    names = [normalise(credit)]
-    names += [normalise(part) for part in _ARTIST_SPLIT.split(credit) if normalise(part)]
-    return list(dict.fromkeys(name for name in names if name))
+def clean_title(title: str) -> str:
+    """The title without featuring credits and release suffixes, normalised."""
+    return normalise(_strip_title(title)) or normalise(title)
+
+
+def _credited_names(credit: str) -> list[str]:
+    """The raw names a credit line requires: its joint artists ("A & B" -> ["A", "B"]), or the whole line when it
+    does not split into several names ("Malcolm X", where the "x" joins nothing). Featured artists ("A feat. B") are
+    left out: Spotify often credits them in the title only."""
+    lead = _FEATURED_CREDIT.sub("", credit).strip() or credit.strip()
+    parts = [part.strip() for part in _ARTIST_SPLIT.split(lead)]
+    if len(parts) < 2 or not all(normalise(part) for part in parts):
+        return [lead]
+    return parts
+
+
+def credit_parts(credit: str) -> list[str]:
+    """The normalised names a credit line requires, in order ("Queen & David Bowie" -> ["queen", "david bowie"])."""
+    return list(dict.fromkeys(normalise(name) for name in _credited_names(credit)))
+
+
+def artist_matches(credit: str, artists: Iterable[str]) -> bool:
+    """Whether a candidate's credited artists stand for the wanted credit line.
+
+    Yes when one credited name is the whole line ("Earth, Wind & Fire"), when the credited names together spell it,
+    or when every artist the line requires is credited ("Queen & David Bowie" as "Queen" and "David Bowie").
+    One part of the name is never enough: "Fire" is not Earth, Wind & Fire, "Malcolm" is not Malcolm X.
+    """
+    credited = [name for name in (normalise(a) for a in artists) if name]
+    whole = normalise(credit)
+    if not credited or not whole:
+        return False
+    return whole in credited or " ".join(credited) == whole or all(name in credited for name in credit_parts(credit))
 
 
 def match_score(track: Song, title: str, artists: Iterable[str]) -> int:
     """How well a candidate (its title and credited artists, in order) matches the track: 0 means rejected.
 
-    3: exact title (normalised) and the first-credited artist; 2: exact title and another credited artist;
+    3: exact title (normalised) and the lead artist credited first; 2: exact title, the lead credited later;
     1: the titles match only once credits and release suffixes are removed.
     """
-    credited = [normalise(name) for name in artists]
-    wanted = artist_names(track.artist)
-    if not credited or not any(name in credited for name in wanted):
+    credited = list(artists)
+    if not artist_matches(track.artist, credited):
         return 0
     if normalise(title) == normalise(track.title):
-        return 3 if credited[0] in wanted else 2
+        first = normalise(credited[0])
+        return 3 if first in (normalise(track.artist), credit_parts(track.artist)[0]) else 2
     return 1 if clean_title(title) == clean_title(track.title) else 0
 
 
@@ -90,8 +121,17 @@ def best_match(track: Song, items: Iterable[Mapping[str, Any]]) -> str | None:
     return best_uri
 
 
+def _query_text(text: str) -> str:
+    # A double quote would end a field filter early; everything else goes to Spotify as written, because Spotify
+    # matches the words people write ("P!nk", "AC/DC", "Don't") better than a folded form ("p nk", "don t").
+    return " ".join(text.replace('"', " ").split())
+
+
 def search_queries(track: Song) -> list[str]:
-    """Queries to try in order: field filters first (precise), then free text (forgiving of odd credits)."""
-    title = clean_title(track.title)
-    primary = normalise(_ARTIST_SPLIT.split(track.artist)[0]) or normalise(track.artist)
-    return [f'track:"{title}" artist:"{primary}"', f"{title} {primary}"]
+    """Queries to try in order: field filters first (precise), then free text (forgiving of odd credits).
+
+    Built from the raw title and lead artist, less featuring credits, release suffixes and double quotes.
+    """
+    title = _query_text(_strip_title(track.title))
+    artist = _query_text(_credited_names(track.artist)[0])
+    return [f'track:"{title}" artist:"{artist}"', f"{title} {artist}"]

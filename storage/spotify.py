@@ -4,7 +4,9 @@
   plaintext, and a database copied without the key is useless.
 - `OAuthStateRepository` hands out a random state per /link-spotify and keeps only its SHA-256, so a leaked database
   cannot complete anyone's link. A state is single-use, bound to the user who asked, and expires (10 minutes).
-- `SavedPlaylistRepository` remembers which Spotify playlist a mix was saved as, so saving it again reuses it.
+- `SavedPlaylistRepository` remembers which Spotify playlist a mix was saved as, so saving it again reuses it. A
+  playlist is recorded as soon as Spotify creates it (`filled` False) and marked filled once its songs are in: a save
+  that fails halfway is finished by the next one, never repeated.
 - `forget_spotify_user` deletes all three kinds of record of one user (for /forget-me).
 """
 
@@ -136,13 +138,15 @@ class OAuthStateRepository:
 
 @dataclass(frozen=True, slots=True)
 class SavedPlaylist:
-    """The Spotify playlist a mix was saved as, and how many of its tracks Spotify could not match."""
+    """The Spotify playlist a mix was saved as, how many of its tracks Spotify could not match, and whether the
+    matched ones are in it yet (False between creating the playlist and filling it, or when filling failed)."""
 
     mix_id: str
     user_id: int
     playlist_id: str
     url: str
     missing: int
+    filled: bool = True
 
 
 class SavedPlaylistRepository:
@@ -155,23 +159,31 @@ class SavedPlaylistRepository:
     async def get(self, mix_id: str) -> SavedPlaylist | None:
         """The playlist this mix was saved as, if any."""
         async with self._conn.execute(
-            "SELECT mix_id, user_id, playlist_id, url, missing FROM saved_playlists WHERE mix_id = ?", (mix_id,)
+            "SELECT mix_id, user_id, playlist_id, url, missing, filled FROM saved_playlists WHERE mix_id = ?",
+            (mix_id,),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        return SavedPlaylist(str(row[0]), int(row[1]), str(row[2]), str(row[3]), int(row[4]))
+        return SavedPlaylist(str(row[0]), int(row[1]), str(row[2]), str(row[3]), int(row[4]), bool(row[5]))
 
     async def add(self, saved: SavedPlaylist) -> SavedPlaylist:
         """Record a saved playlist and return what is recorded: the first one wins if the mix was already saved."""
         await self._conn.execute(
-            "INSERT INTO saved_playlists (mix_id, user_id, playlist_id, url, missing, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (mix_id) DO NOTHING",
-            (saved.mix_id, saved.user_id, saved.playlist_id, saved.url, saved.missing, self._clock()),
+            "INSERT INTO saved_playlists (mix_id, user_id, playlist_id, url, missing, filled, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mix_id) DO NOTHING",
+            (saved.mix_id, saved.user_id, saved.playlist_id, saved.url, saved.missing, saved.filled, self._clock()),
         )
         await self._conn.commit()
         # `or saved`: the mix may have been deleted meanwhile, taking its row with it (ON DELETE CASCADE).
         return await self.get(saved.mix_id) or saved
+
+    async def mark_filled(self, mix_id: str, missing: int) -> None:
+        """Record that the mix's playlist now holds its songs, `missing` of them not found on Spotify."""
+        await self._conn.execute(
+            "UPDATE saved_playlists SET filled = 1, missing = ? WHERE mix_id = ?", (missing, mix_id)
+        )
+        await self._conn.commit()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,8 @@ def user_message(error: BaseException) -> str:
     if isinstance(error, InferenceError | PipelineError | SpotifyError):
         return error.user_message
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"One selfie at a time: try again in {max(1, round(error.retry_after))} s."
+        # Generic: the same cooldown error comes from /mood, /link-spotify and any command that gets one.
+        return f"Slow down a little: try again in {max(1, round(error.retry_after))} s."
     return UNEXPECTED
 
 

@@ -1,13 +1,16 @@
-"""The "Save to Spotify" button under a playlist.
+"""The "Save to Spotify" button under a playlist, and the /link-spotify replies waiting for the link to complete.
 
 A button rather than an automatic save: a development-mode Spotify app serves at most 5 users and every save costs
 one search per song against the app's rate limit, so MoodMix only spends them when a linked user asks.
-It is a `DynamicItem` keyed by the mix id: it works for any stored mix, also after a restart.
+It is a `DynamicItem` keyed by the mix id: it works for any stored mix, also after a restart. Bots without Spotify
+settings do not offer it (`saving_offered`).
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
@@ -21,6 +24,47 @@ if TYPE_CHECKING:
 
 NOT_YOURS = "Only the person this mix was made for can save it."
 GONE = "I no longer have that mix. Send /mood for a new one."
+LINKED_PROMPT = "Linked ✓ Your Spotify account is linked. Press **Save to Spotify** under a mix to keep it there."
+# An interaction's token lasts 15 minutes; the margin leaves time for the edit itself.
+PROMPT_LIFETIME_SECONDS = 14 * 60.0
+
+
+def saving_offered(interaction: discord.Interaction) -> bool:
+    """Whether this bot can save to Spotify at all (it has Spotify settings): otherwise no Save button is shown."""
+    return cast("MoodBot", interaction.client).services.spotify is not None
+
+
+class LinkPrompts:
+    """Each user's latest /link-spotify reply, while its interaction can still be edited, so that a completed link
+    turns it into "Linked ✓" without the button. In memory only: after a restart the DM alone tells the user."""
+
+    def __init__(
+        self, *, lifetime: float = PROMPT_LIFETIME_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._lifetime = lifetime
+        self._clock = clock
+        self._prompts: dict[int, tuple[discord.Interaction, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._prompts)
+
+    def remember(self, interaction: discord.Interaction) -> None:
+        """Keep the interaction of a /link-spotify reply just sent (replacing the user's earlier one)."""
+        now = self._clock()
+        # Forgetting the stale ones here bounds the memory without a background job.
+        self._prompts = {user: kept for user, kept in self._prompts.items() if now - kept[1] < self._lifetime}
+        self._prompts[interaction.user.id] = (interaction, now)
+
+    async def mark_linked(self, user_id: int) -> bool:
+        """Edit the user's reply into `LINKED_PROMPT`, without its button; False when none can still be edited.
+
+        Raises `discord.HTTPException` when Discord refuses the edit (the reply was dismissed, say).
+        """
+        kept = self._prompts.pop(user_id, None)
+        if kept is None or self._clock() - kept[1] >= self._lifetime:
+            return False
+        await kept[0].edit_original_response(content=LINKED_PROMPT, view=None)
+        return True
 
 
 def saved_message(title: str, result: SaveResult) -> str:

@@ -1,6 +1,7 @@
 """The OAuth callback server, end to end on loopback: a browser (aiohttp client) goes to the Spotify double's authorize
 page, is redirected to the real callback server, which exchanges the code through spotipy and stores the tokens.
-Forged, replayed and expired states, and a refusal on Spotify's page, get a short page and no token exchange."""
+Forged, replayed and expired states, and a refusal on Spotify's page, get a short page and no token exchange.
+The "Linked" page names the Discord account; a 403 from /me after linking, in any wording, says why."""
 
 from __future__ import annotations
 
@@ -9,11 +10,24 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import AsyncMock, MagicMock
 
 import aiohttp
+import discord
 import pytest
 
-from bot.oauth_server import LINKED_PAGE, NOT_FOR_YOU, OAuthCallbackServer, callback_path
+from bot.oauth_server import (
+    LINK_FAILED_PAGE,
+    LINKED_DM,
+    LINKED_PAGE,
+    NOT_FOR_YOU,
+    NameLookup,
+    OAuthCallbackServer,
+    callback_path,
+    discord_notifier,
+    linked_page,
+)
+from cogs.utils.spotify import LINKED_PROMPT, LinkPrompts
 from music.spotify import SpotifyLinkFailed, SpotifyLinkRejected, SpotifyUserNotRegistered
 from tests.fakes.spotify_server import SpotifyDouble, SpotifyStack, free_port, raw_database_bytes, spotify_stack
 
@@ -31,7 +45,13 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+def name_user() -> NameLookup | None:
+    """How the server looks up Discord names (none by default; a test parametrizes it)."""
+    return None
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, name_user: NameLookup | None) -> AsyncIterator[Harness]:
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/spotify/callback"
     linked: asyncio.Queue[int] = asyncio.Queue()
@@ -44,7 +64,12 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         spotify_stack(tmp_path / "moodmix.db", spotify, redirect_uri=redirect_uri) as stack,
     ):
         server = OAuthCallbackServer(
-            stack.service, host="127.0.0.1", port=port, path=callback_path(redirect_uri), on_linked=on_linked
+            stack.service,
+            host="127.0.0.1",
+            port=port,
+            path=callback_path(redirect_uri),
+            on_linked=on_linked,
+            name_user=name_user,
         )
         await server.start()
         try:
@@ -121,20 +146,54 @@ async def test_declining_on_spotify_uses_up_the_state_and_exchanges_nothing(harn
     assert status == 400  # the state is spent
 
 
-async def test_an_account_not_on_the_apps_user_list_is_told_why(harness: Harness) -> None:
-    harness.spotify.fail("GET /v1/me", 403)
+@pytest.mark.parametrize(
+    "message",
+    [
+        "User not registered in the Developer Dashboard",
+        "Check settings on developer.spotify.com/dashboard, the user may not be registered.",
+        "User not approved for app",
+        "Forbidden",  # whatever the wording: right after linking, a 403 from /me means this
+    ],
+)
+async def test_an_account_not_on_the_apps_user_list_is_told_why(harness: Harness, message: str) -> None:
+    harness.spotify.fail("GET /v1/me", 403, message=message)
     status, page, _ = await browse(await harness.stack.service.authorize_url(USER))
-    assert status == 403 and "owner" in page
-    assert SpotifyUserNotRegistered.code == "not_registered"
+    assert status == 403 and SpotifyUserNotRegistered.user_message in page
     assert not await harness.stack.service.is_linked(USER)
     assert harness.linked.empty()
 
 
-async def test_spotify_down_during_the_exchange_gets_a_short_page(harness: Harness) -> None:
-    harness.spotify.fail("POST /api/token", 503)
-    status, page, _ = await browse(await harness.stack.service.authorize_url(USER))
-    assert status == 502 and "Spotify" in page and "Traceback" not in page
+@pytest.mark.parametrize(("route", "status"), [("POST /api/token", 503), ("GET /v1/me", 401)])
+async def test_a_link_that_fails_says_to_run_the_command_again(harness: Harness, route: str, status: int) -> None:
+    harness.spotify.fail(route, status, times=5)
+    answer, page, _ = await browse(await harness.stack.service.authorize_url(USER))
+    assert answer == 502 and LINK_FAILED_PAGE in page and "Traceback" not in page
+    assert "Run /link-spotify again in a minute" in page and "saving" not in page
     assert not await harness.stack.service.is_linked(USER)
+
+
+async def _name_listener(user_id: int) -> str | None:
+    return "listener" if user_id == USER else None
+
+
+async def _no_discord(user_id: int) -> str | None:
+    raise ConnectionError("Discord is unreachable")
+
+
+@pytest.mark.parametrize(
+    ("name_user", "expected"),
+    [(_name_listener, linked_page("listener")), (_no_discord, LINKED_PAGE), (None, LINKED_PAGE)],
+)
+async def test_the_linked_page_names_the_discord_account(harness: Harness, expected: str) -> None:
+    status, page, _ = await browse(await harness.stack.service.authorize_url(USER))
+    assert status == 200 and page.count("<p>") == 1 and f"<p>{expected}</p>" in page
+    assert await harness.stack.service.is_linked(USER)
+
+
+def test_linked_page_wording() -> None:
+    assert linked_page(None) == LINKED_PAGE
+    named = linked_page("listener")
+    assert named.startswith(LINKED_PAGE) and "Discord user @listener" in named
 
 
 async def test_a_visit_without_code_or_state_is_turned_away(harness: Harness) -> None:
@@ -162,3 +221,29 @@ async def test_a_failing_discord_notice_does_not_spoil_the_page(tmp_path: Path) 
         finally:
             await server.stop()
     assert status == 200 and LINKED_PAGE in page
+
+
+async def test_the_notice_edits_the_link_reply_and_sends_a_dm_even_when_the_edit_fails() -> None:
+    user = MagicMock(spec_set=discord.User)
+    user.send = AsyncMock()
+    client = MagicMock(spec_set=discord.Client)
+    client.get_user.return_value = user
+    prompts = LinkPrompts()
+    asked = MagicMock(spec_set=discord.Interaction)
+    asked.user.id = USER
+    asked.edit_original_response = AsyncMock()
+    prompts.remember(asked)
+    notify = discord_notifier(client, prompts)
+
+    await notify(USER)
+    asked.edit_original_response.assert_awaited_once_with(content=LINKED_PROMPT, view=None)
+    user.send.assert_awaited_once_with(LINKED_DM)
+
+    dismissed = MagicMock(spec_set=discord.Interaction)
+    dismissed.user.id = USER
+    gone = discord.NotFound(MagicMock(status=404, reason="Not Found"), {"code": 10008, "message": "Unknown Message"})
+    dismissed.edit_original_response = AsyncMock(side_effect=gone)
+    prompts.remember(dismissed)
+    await notify(USER)
+    dismissed.edit_original_response.assert_awaited_once()
+    assert user.send.await_count == 2  # the DM went anyway

@@ -4,11 +4,16 @@ spotipy runs unmodified against it.
 Accounts: `GET /authorize` (approves at once as `user_id`, or declines when `decline` is set, and redirects to the
 redirect URI like Spotify does) and `POST /api/token` (grants `authorization_code` and `refresh_token`, with HTTP
 Basic client authentication). Web API under `/v1`: `GET /me`, `GET /search` (tracks, at most 10 a page),
-`POST /me/playlists`, `POST /playlists/{id}/items`.
+`POST /me/playlists`, `POST /playlists/{id}/items` (append), `PUT /playlists/{id}/items` (replace).
+
+Search is deliberately not MoodMix's own `normalise()`: like Spotify's, it folds case and accents but not punctuation,
+so a query whose words were mangled ("p nk", "don t") finds nothing, as it would on Spotify.
 
 Failure modes, switched per route (`"GET /v1/search"`, `"POST /v1/me/playlists"`, `"POST /api/token"`, ...):
-`fail(route, status, times=..., retry_after=...)` answers the next calls with 401 (expired token), 403 (user not
-registered in the Developer Dashboard), 429 (with `Retry-After`) or a 5xx; `slow(route, seconds)` delays them.
+`fail(route, status, times=..., retry_after=..., message=...)` answers the next calls with 401 (expired token), 403
+(user not registered in the Developer Dashboard, unless `message` words it otherwise), 429 (with `Retry-After`) or a
+5xx; `slow(route, seconds)` delays them; `lose_answer(route, 504)` handles them, then answers 504 anyway (a gateway
+that gave up while the request went through).
 `expire_access_tokens()` and `revoke_refresh_tokens()` make every token issued so far stop working.
 Everything the double saw is recorded (`requests`, `token_requests`, `playlists`) for tests to assert on.
 """
@@ -21,6 +26,7 @@ import re
 import secrets
 import socket
 import time
+import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,7 +38,6 @@ from aiohttp import web
 from cryptography.fernet import Fernet
 
 from music.spotify import SpotifyConfig, SpotifyService
-from music.types import normalise
 from storage.db import Database
 from storage.spotify import OAuthStateRepository, SavedPlaylistRepository, SpotifyLinkRepository
 
@@ -68,6 +73,8 @@ class _Fault:
     times: int
     retry_after: int | None = None
     delay: float = 0.0
+    message: str | None = None
+    after_handling: bool = False  # run the handler, then answer `status` anyway
 
 
 @dataclass(slots=True)
@@ -134,6 +141,7 @@ class SpotifyDouble:
         app.router.add_get("/v1/search", self._search)
         app.router.add_post("/v1/me/playlists", self._create_playlist)
         app.router.add_post("/v1/playlists/{playlist_id}/items", self._add_items)
+        app.router.add_put("/v1/playlists/{playlist_id}/items", self._replace_items)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -148,13 +156,20 @@ class SpotifyDouble:
 
     # --- switches -----------------------------------------------------------------------------------------------
 
-    def fail(self, route: str, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
-        """Answer the next `times` calls of `route` ("GET /v1/search") with `status`."""
-        self._faults.setdefault(route, []).append(_Fault(status, times, retry_after))
+    def fail(
+        self, route: str, status: int, *, times: int = 1, retry_after: int | None = None, message: str | None = None
+    ) -> None:
+        """Answer the next `times` calls of `route` ("GET /v1/search") with `status` (and `message`, if given)."""
+        self._faults.setdefault(route, []).append(_Fault(status, times, retry_after, message=message))
 
     def slow(self, route: str, seconds: float, *, times: int = 1) -> None:
         """Delay the next `times` calls of `route` by `seconds` before answering normally."""
         self._faults.setdefault(route, []).append(_Fault(None, times, delay=seconds))
+
+    def lose_answer(self, route: str, status: int = 504, *, times: int = 1) -> None:
+        """Handle the next `times` calls of `route` as usual, then answer `status` instead of the result: a gateway
+        that timed out while the request went through (the playlist exists, the client is told 504)."""
+        self._faults.setdefault(route, []).append(_Fault(status, times, after_handling=True))
 
     def expire_access_tokens(self) -> None:
         self._access = dict.fromkeys(self._access, 0.0)
@@ -190,8 +205,10 @@ class SpotifyDouble:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
+                if fault.after_handling:
+                    await handler(request)
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
-                message = _MESSAGES.get(fault.status, "Server error")
+                message = fault.message or _MESSAGES.get(fault.status, "Server error")
                 return _error(fault.status, message, headers=headers)
         response: web.StreamResponse = await handler(request)
         return response
@@ -304,6 +321,12 @@ class SpotifyDouble:
         )
 
     async def _add_items(self, request: web.Request) -> web.StreamResponse:
+        return await self._change_items(request, replace=False)
+
+    async def _replace_items(self, request: web.Request) -> web.StreamResponse:
+        return await self._change_items(request, replace=True)
+
+    async def _change_items(self, request: web.Request, *, replace: bool) -> web.StreamResponse:
         user = self._user(request)
         if user is None:
             return _error(401, _MESSAGES[401])
@@ -316,8 +339,12 @@ class SpotifyDouble:
         uris = body if isinstance(body, list) else body.get("uris", [])
         if len(uris) > 100 or not all(re.fullmatch(r"spotify:track:[0-9A-Za-z]+", str(u)) for u in uris):
             return _error(400, "Invalid base62 id")
-        playlist.items.extend(uris)
-        return web.json_response({"snapshot_id": secrets.token_hex(8)}, status=201)
+        if replace:
+            playlist.items[:] = uris
+        else:
+            playlist.items.extend(uris)
+        # Spotify answers a replace with 200 and an append with 201, both with the new snapshot.
+        return web.json_response({"snapshot_id": secrets.token_hex(8)}, status=200 if replace else 201)
 
 
 def _route_of(path: str) -> str:
@@ -331,18 +358,24 @@ def _error(status: int, message: str, *, headers: dict[str, str] | None = None) 
 _FILTER = re.compile(r'(track|artist):"([^"]*)"')
 
 
+def _fold(text: str) -> str:
+    """Case and accents folded, punctuation kept: "Señorita" ~ "senorita", but "P!nk" is not "p nk"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def _matches(query: str, track: FakeTrack) -> bool:
-    """Loose like Spotify's search: field filters must each be contained; free words must all appear somewhere."""
-    title, artists = normalise(track.name), [normalise(a) for a in track.artists]
+    """Loose like Spotify's search: field filters must each be contained in the raw (folded) field; free words must
+    each begin a word of the title or of an artist ("don" finds "Don't", a stray "t" finds nothing)."""
+    title, artists = _fold(track.name), [_fold(a) for a in track.artists]
     for key, value in _FILTER.findall(query):
-        wanted = normalise(value)
+        wanted = _fold(value)
         if key == "track" and wanted not in title:
             return False
         if key == "artist" and not any(wanted in artist for artist in artists):
             return False
-    words = normalise(_FILTER.sub(" ", query)).split()
-    haystack = f"{title} {' '.join(artists)}".split()
-    return all(word in haystack for word in words)
+    words = " ".join([title, *artists]).split()
+    return all(any(word.startswith(free) for word in words) for free in _fold(_FILTER.sub(" ", query)).split())
 
 
 def free_port() -> int:

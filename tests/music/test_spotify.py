@@ -1,5 +1,6 @@
-"""The Spotify service against the loopback double, with spotipy unmodified: matching, saving a mix once,
-token refresh, and the mapping of 401/403/429/5xx/timeouts to what the user is told."""
+"""The Spotify service against the loopback double, with spotipy unmodified: matching, search queries, saving a mix
+once (also when a save failed halfway), token refresh, and the mapping of 401/403/429/5xx/timeouts to what the user
+is told."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from music.spotify import (
+    KeyedLocks,
     SaveResult,
+    SpotifyError,
     SpotifyLinkRejected,
     SpotifyNoMatches,
     SpotifyNotLinked,
@@ -22,7 +25,7 @@ from music.spotify import (
     SpotifyUnavailable,
     SpotifyUserNotRegistered,
 )
-from music.spotify_match import best_match, clean_title, match_score
+from music.spotify_match import artist_matches, best_match, clean_title, match_score, search_queries
 from music.types import SongIdea, Track
 from tests.fakes.spotify_server import FakeTrack, SpotifyDouble, SpotifyStack, spotify_stack
 
@@ -34,6 +37,10 @@ CATALOG = [
     FakeTrack("t3", "Señorita", ("Shawn Mendes", "Camila Cabello")),
     FakeTrack("t4", "Lose Yourself", ("Eminem",)),
     FakeTrack("t5", "Lose Yourself (Piano Cover)", ("Piano Guys Tribute",)),
+    FakeTrack("t6", "Don't Stop Me Now - Remastered 2011", ("Queen",)),
+    FakeTrack("t7", "Just Like a Pill", ("P!nk",)),
+    FakeTrack("t8", "Highway to Hell", ("AC/DC",)),
+    FakeTrack("t9", "Hello", ("Malcolm",)),
 ]
 
 
@@ -100,6 +107,54 @@ def test_match_tolerates_featuring_credits_and_duets() -> None:
     assert match_score(track("Jolene", "Dolly Parton"), "Jolene", ["DOLLY PARTON"]) == 3
 
 
+@pytest.mark.parametrize(
+    ("wanted", "credited", "accepted"),
+    [
+        ("Earth, Wind & Fire", ["Fire"], False),  # one word of the name is another band
+        ("Earth, Wind & Fire", ["Earth", "Wind"], False),
+        ("Malcolm X", ["Malcolm"], False),  # the "x" joins no one: it is part of the name
+        ("Queen & David Bowie", ["Queen"], False),  # a duet needs both
+        ("Earth, Wind & Fire", ["Earth, Wind & Fire"], True),
+        ("Malcolm X", ["Malcolm X"], True),
+        ("Queen & David Bowie", ["David Bowie", "Queen"], True),
+        ("Queen & David Bowie", ["Queen & David Bowie"], True),
+        ("Calvin Harris feat. Rihanna", ["Calvin Harris"], True),  # featured artists are optional
+        ("Simon & Garfunkel", ["Simon", "Garfunkel"], True),
+        ("Beyoncé", ["Beyonce", "JAY-Z"], True),
+    ],
+)
+def test_artists_match_only_when_the_whole_credit_is_there(wanted: str, credited: list[str], accepted: bool) -> None:
+    assert artist_matches(wanted, credited) is accepted
+    assert (match_score(track("Song", wanted), "Song", credited) > 0) is accepted
+
+
+def test_a_namesake_sharing_one_word_of_the_artist_is_never_picked() -> None:
+    september = track("September", "Earth, Wind & Fire")
+    assert best_match(september, [item("September", "Fire", uri="spotify:track:fire")]) is None
+    hello = track("Hello", "Malcolm X")
+    assert best_match(hello, [item("Hello", "Malcolm", uri="spotify:track:m")]) is None
+
+
+@pytest.mark.parametrize(
+    ("title", "artist", "query_title", "query_artist"),
+    [
+        ("Don't Stop Me Now - Remastered 2011", "Queen", "Don't Stop Me Now", "Queen"),
+        ("Just Like a Pill", "P!nk", "Just Like a Pill", "P!nk"),
+        ("Highway to Hell", "AC/DC", "Highway to Hell", "AC/DC"),
+        ("Stay (feat. Justin Bieber)", "The Kid LAROI", "Stay", "The Kid LAROI"),
+        ('The "Heroes" Song', "Queen & David Bowie", "The Heroes Song", "Queen"),
+        ("Hello", "Malcolm X", "Hello", "Malcolm X"),
+    ],
+)
+def test_queries_keep_the_raw_words_less_quotes_and_suffixes(
+    title: str, artist: str, query_title: str, query_artist: str
+) -> None:
+    assert search_queries(SongIdea(title, artist)) == [
+        f'track:"{query_title}" artist:"{query_artist}"',
+        f"{query_title} {query_artist}",
+    ]
+
+
 # --- the service against the double -----------------------------------------------------------------------------
 
 
@@ -154,6 +209,21 @@ async def test_concurrent_saves_of_one_mix_make_one_playlist(stack: SpotifyStack
     results = await asyncio.gather(*(save(stack) for _ in range(3)))
     assert len({r.playlist_id for r in results}) == 1
     assert spotify.count("POST /v1/me/playlists") == 1
+
+
+async def test_songs_with_punctuation_are_found_and_namesakes_are_not(
+    stack: SpotifyStack, spotify: SpotifyDouble
+) -> None:
+    await link(stack, spotify)
+    songs = [
+        SongIdea("Don't Stop Me Now", "Queen"),
+        SongIdea("Just Like a Pill", "P!nk"),
+        SongIdea("Highway to Hell", "AC/DC"),
+        SongIdea("Hello", "Malcolm X"),  # only "Malcolm" has a "Hello" here
+    ]
+    result = await save(stack, songs)
+    assert spotify.playlists[result.playlist_id].items == ["spotify:track:t6", "spotify:track:t7", "spotify:track:t8"]
+    assert result.missing == 1
 
 
 async def test_a_user_who_never_linked_is_told_to_link(stack: SpotifyStack, spotify: SpotifyDouble) -> None:
@@ -226,14 +296,33 @@ async def test_a_second_401_after_a_refresh_asks_to_link_again(stack: SpotifySta
     assert not await stack.service.is_linked(USER)
 
 
-async def test_user_not_registered_is_explained(stack: SpotifyStack, spotify: SpotifyDouble) -> None:
+@pytest.mark.parametrize(
+    "message",
+    [
+        "User not registered in the Developer Dashboard",
+        "Check settings on developer.spotify.com/dashboard, the user may not be registered.",
+        "User not approved for app",
+    ],
+)
+async def test_user_not_registered_is_explained(stack: SpotifyStack, spotify: SpotifyDouble, message: str) -> None:
     await link(stack, spotify)
-    spotify.fail("GET /v1/search", 403)
+    spotify.fail("GET /v1/search", 403, message=message)
     with pytest.raises(SpotifyUserNotRegistered) as error:
         await save(stack)
     assert "owner" in error.value.user_message
     assert spotify.count("GET /v1/search") == 1  # no retry: it will not get better
     assert await stack.service.is_linked(USER)
+
+
+async def test_another_403_on_save_is_not_mistaken_for_an_unregistered_user(
+    stack: SpotifyStack, spotify: SpotifyDouble
+) -> None:
+    await link(stack, spotify)
+    spotify.fail("GET /v1/search", 403, message="Insufficient client scope")
+    with pytest.raises(SpotifyError) as error:
+        await save(stack)
+    assert not isinstance(error.value, SpotifyUserNotRegistered)
+    assert spotify.count("GET /v1/search") == 1
 
 
 async def test_429_within_the_bound_waits_retry_after_and_succeeds(stack: SpotifyStack, spotify: SpotifyDouble) -> None:
@@ -258,10 +347,58 @@ async def test_429_beyond_the_bound_gives_up_at_once(stack: SpotifyStack, spotif
 
 async def test_5xx_is_retried_with_backoff(stack: SpotifyStack, spotify: SpotifyDouble) -> None:
     await link(stack, spotify)
-    spotify.fail("POST /v1/playlists/{id}/items", 503, times=2)
+    spotify.fail("PUT /v1/playlists/{id}/items", 503, times=2)  # filling replaces the items: safe to resend
     result = await save(stack)
-    assert spotify.count("POST /v1/playlists/{id}/items") == 3
+    assert spotify.count("PUT /v1/playlists/{id}/items") == 3
     assert spotify.playlists[result.playlist_id].items == ["spotify:track:t1", "spotify:track:t3"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_a_create_answered_with_5xx_is_not_resent(
+    stack: SpotifyStack, spotify: SpotifyDouble, status: int
+) -> None:
+    await link(stack, spotify)
+    spotify.lose_answer("POST /v1/me/playlists", status)  # the playlist is made, the answer lost on the way
+    with pytest.raises(SpotifyUnavailable):
+        await save(stack)
+    assert spotify.count("POST /v1/me/playlists") == 1
+    assert len(spotify.playlists) == 1
+
+
+async def test_a_fill_that_fails_is_finished_by_the_next_press_not_made_again(
+    stack: SpotifyStack, spotify: SpotifyDouble
+) -> None:
+    await link(stack, spotify)
+    spotify.fail("PUT /v1/playlists/{id}/items", 500, times=3)  # every try of the first save
+    with pytest.raises(SpotifyUnavailable):
+        await save(stack)
+    (created,) = spotify.playlists.values()
+    assert created.items == []
+    recorded = await stack.saved.get("mix1")
+    assert recorded is not None and recorded.playlist_id == created.id and not recorded.filled
+
+    result = await save(stack)
+    assert result.playlist_id == created.id and not result.already_saved and result.missing == 1
+    assert created.items == ["spotify:track:t1", "spotify:track:t3"]
+    assert spotify.count("POST /v1/me/playlists") == 1
+    recorded = await stack.saved.get("mix1")
+    assert recorded is not None and recorded.filled
+
+    again = await save(stack)
+    assert again.already_saved and again.playlist_id == created.id
+    assert spotify.count("POST /v1/me/playlists") == 1
+
+
+async def test_filling_again_after_a_lost_answer_does_not_double_the_songs(
+    stack: SpotifyStack, spotify: SpotifyDouble
+) -> None:
+    await link(stack, spotify)
+    spotify.lose_answer("PUT /v1/playlists/{id}/items", 502, times=3)  # the songs land; MoodMix never hears so
+    with pytest.raises(SpotifyUnavailable):
+        await save(stack)
+    await save(stack)
+    (created,) = spotify.playlists.values()
+    assert created.items == ["spotify:track:t1", "spotify:track:t3"]
 
 
 async def test_persistent_5xx_gives_up_and_saves_nothing(stack: SpotifyStack, spotify: SpotifyDouble) -> None:
@@ -310,6 +447,42 @@ async def test_a_forged_state_is_rejected_without_a_token_request(stack: Spotify
     with pytest.raises(SpotifyLinkRejected):
         await stack.service.complete_link("forged", spotify.issue_code(REDIRECT, "playlist-modify-private"))
     assert spotify.token_requests == []
+
+
+async def test_spotipy_does_not_log_the_errors_moodmix_handles(
+    stack: SpotifyStack, spotify: SpotifyDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await link(stack, spotify)
+    spotify.fail("GET /v1/search", 503)
+    spotify.fail("POST /v1/me/playlists", 429, retry_after=0)
+    await save(stack)
+    assert "saved to Spotify" in caplog.text
+    assert [r for r in caplog.records if r.name.startswith("spotipy") and r.levelno >= logging.INFO] == []
+
+
+async def test_keyed_locks_never_let_two_holders_in_when_one_was_waiting() -> None:
+    locks = KeyedLocks()
+    inside: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+    release_first = asyncio.Event()
+
+    async def hold(name: str, until: asyncio.Event | None = None) -> None:
+        async with locks.hold("mix"):
+            inside.append(name)
+            overlaps.append(tuple(inside))
+            await (until.wait() if until else asyncio.sleep(0.01))
+            inside.remove(name)
+
+    first = asyncio.create_task(hold("first", release_first))
+    second = asyncio.create_task(hold("second"))
+    await asyncio.sleep(0.01)  # first holds the lock, second waits for it
+    release_first.set()
+    # A newcomer that arrives after first let go but before second has woken up must still queue behind second.
+    third = asyncio.create_task(hold("third"))
+    await asyncio.gather(first, second, third)
+    assert all(len(names) == 1 for names in overlaps), overlaps
+    assert len(locks) == 0  # nothing is kept once nobody holds or waits
 
 
 async def test_secrets_never_reach_the_logs(

@@ -1,4 +1,5 @@
-"""Spotify storage: tokens encrypted at rest, OAuth states hashed, single-use and expiring, one playlist per mix."""
+"""Spotify storage: tokens encrypted at rest, OAuth states hashed, single-use and expiring, one playlist per mix
+(recorded unfilled when created, marked filled once its songs are in)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from cryptography.fernet import Fernet
 
-from storage.db import Database
+from storage.db import Database, migrations
 from storage.spotify import (
     OAuthStateRejected,
     OAuthStateRepository,
@@ -117,12 +119,17 @@ async def test_state_expires_after_ten_minutes_and_expired_ones_are_pruned(db: D
         assert [row[0] for row in await cur.fetchall()] == [3]
 
 
-async def test_a_mix_keeps_its_first_saved_playlist(db: Database) -> None:
+async def _add_mix(db: Database, mix_id: str = "mix1", user_id: int = 5) -> None:
     await db.conn.execute(
         "INSERT INTO mixes (id, user_id, created_at, emotion, scores, current_valence, current_arousal, "
-        "target_valence, target_arousal, title, story, tracks) VALUES ('mix1', 5, 0, 'sad', '{}', 0, 0, 1, 1, "
-        "'t', 's', '[]')"
+        "target_valence, target_arousal, title, story, tracks) VALUES (?, ?, 0, 'sad', '{}', 0, 0, 1, 1, "
+        "'t', 's', '[]')",
+        (mix_id, user_id),
     )
+
+
+async def test_a_mix_keeps_its_first_saved_playlist(db: Database) -> None:
+    await _add_mix(db)
     saved = SavedPlaylistRepository(db.conn, clock=Clock())
     assert await saved.get("mix1") is None
     first = SavedPlaylist("mix1", 5, "pl1", "https://open.spotify.com/playlist/pl1", 2)
@@ -130,3 +137,32 @@ async def test_a_mix_keeps_its_first_saved_playlist(db: Database) -> None:
     again = await saved.add(SavedPlaylist("mix1", 5, "pl2", "https://open.spotify.com/playlist/pl2", 0))
     assert again == first
     assert await saved.get("mix1") == first
+
+
+async def test_a_playlist_is_recorded_unfilled_then_marked_filled(db: Database) -> None:
+    await _add_mix(db)
+    saved = SavedPlaylistRepository(db.conn, clock=Clock())
+    created = SavedPlaylist("mix1", 5, "pl1", "https://open.spotify.com/playlist/pl1", 3, filled=False)
+    assert await saved.add(created) == created
+    assert await saved.get("mix1") == created
+    await saved.mark_filled("mix1", missing=2)
+    assert await saved.get("mix1") == SavedPlaylist("mix1", 5, "pl1", "https://open.spotify.com/playlist/pl1", 2, True)
+
+
+async def test_playlists_saved_under_schema_1_count_as_filled(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path) as conn:  # a database as MoodMix's first schema left it
+        await conn.executescript(f"{migrations()[0][1]}\nPRAGMA user_version = 1;")
+        await conn.execute(
+            "INSERT INTO mixes (id, user_id, created_at, emotion, scores, current_valence, current_arousal, "
+            "target_valence, target_arousal, title, story, tracks) VALUES ('mix1', 5, 0, 'sad', '{}', 0, 0, 1, 1, "
+            "'t', 's', '[]')"
+        )
+        await conn.execute(
+            "INSERT INTO saved_playlists (mix_id, user_id, playlist_id, url, missing, created_at) "
+            "VALUES ('mix1', 5, 'pl1', 'https://open.spotify.com/playlist/pl1', 1, 0)"
+        )
+        await conn.commit()
+    async with await Database.open(path) as db:
+        recorded = await SavedPlaylistRepository(db.conn).get("mix1")
+    assert recorded is not None and recorded.filled and recorded.missing == 1

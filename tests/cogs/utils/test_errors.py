@@ -28,7 +28,7 @@ def test_user_messages() -> None:
     assert user_message(NoFaceFound("detail for logs")) == NoFaceFound.user_message
     assert user_message(_invoke_error(NotYourSession())) == NotYourSession.user_message
     cooldown = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10.0), retry_after=6.4)
-    assert user_message(cooldown) == "One selfie at a time: try again in 6 s."
+    assert user_message(cooldown) == "Slow down a little: try again in 6 s."
     assert user_message(KeyError("boom")) == UNEXPECTED
 
 
