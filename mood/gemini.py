@@ -4,8 +4,9 @@ One `genai.Client` serves every conversation; each conversation gets its own `cl
 the whole history with each message. The answer's schema is `mood.llm.LLMReply`, sent as structured output.
 
 The endpoint is Google's unless the SDK's own `GOOGLE_GEMINI_BASE_URL` environment variable points elsewhere (a test
-double, a proxy): no base URL is passed here, so that variable keeps working. SDK retries stay off (the SDK's
-default): a turn has a few seconds, and the rules answer when Gemini cannot.
+double, a proxy): no base URL is passed here, so that variable keeps working. SDK retries are off: a turn has a few
+seconds, and the rules answer when Gemini cannot. Off takes explicit retry options: without them google-genai 3.x
+does not retry HTTP errors, but it does retry a failed connection once after sleeping 1 to 10 seconds.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class GeminiProvider:
 
     def __init__(self, *, api_key: str, model: str, timeout: float) -> None:
         # The SDK's timeout (milliseconds) ends the HTTP request itself; mood.llm also bounds the whole turn.
-        self._client = genai.Client(api_key=api_key, http_options=types.HttpOptions(timeout=int(timeout * 1000)))
+        # One attempt: given retry options, the SDK leaves every retry (connection errors too) to them.
+        options = types.HttpOptions(timeout=int(timeout * 1000), retry_options=types.HttpRetryOptions(attempts=1))
+        self._client = genai.Client(api_key=api_key, http_options=options)
         self._model = model
 
     def open_chat(self, instruction: str) -> GeminiChat:

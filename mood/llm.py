@@ -46,7 +46,8 @@ from music.types import MoodPoint, Track
 
 logger = logging.getLogger(__name__)
 
-MAX_TURNS = 12
+# A conversation's bounds, for every front door: bot/pipeline.py refuses turns past them with the same numbers.
+MAX_TURNS = 12  # the user's answers after the first line
 MAX_AGE_SECONDS = 15 * 60  # a Discord followup token lasts 15 minutes: no answer could reach the user later
 CATALOG_SAMPLE_SIZE = 30
 

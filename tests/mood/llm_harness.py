@@ -30,20 +30,21 @@ CONTEXT = MoodContext(
 )
 
 
+def provider_at(name: str, base_url: str, monkeypatch: pytest.MonkeyPatch, *, timeout: float = TIMEOUT) -> LLMProvider:
+    """Provider `name` pointed at `base_url` the way the bot is configured: Gemini through the SDK's own
+    `GOOGLE_GEMINI_BASE_URL`, the OpenAI-compatible server through its base URL."""
+    if name == "gemini":
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", base_url)
+        return GeminiProvider(api_key="test-gemini-key", model="gemini-test", timeout=timeout)
+    return OpenAICompatProvider(base_url=f"{base_url}/v1", model="llama-test", api_key=None, timeout=timeout)
+
+
 @asynccontextmanager
 async def llm_double(name: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[LLMDouble, LLMProvider]]:
-    """A running double for provider `name` and a provider pointed at it the way the bot is configured:
-    Gemini through the SDK's own `GOOGLE_GEMINI_BASE_URL`, the OpenAI-compatible server through its base URL."""
+    """A running double for provider `name` and a provider pointed at it (see `provider_at`)."""
     double: LLMDouble = FakeGemini() if name == "gemini" else FakeOpenAI()
     async with double:
-        provider: LLMProvider
-        if name == "gemini":
-            monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", double.base_url)
-            provider = GeminiProvider(api_key="test-gemini-key", model="gemini-test", timeout=TIMEOUT)
-        else:
-            provider = OpenAICompatProvider(
-                base_url=f"{double.base_url}/v1", model="llama-test", api_key=None, timeout=TIMEOUT
-            )
+        provider = provider_at(name, double.base_url, monkeypatch)
         try:
             yield double, provider
         finally:

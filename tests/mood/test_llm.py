@@ -4,17 +4,22 @@ double: the prompt, multi-turn chats, fallback to the rules, care, bounds, isola
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+import time
+from dataclasses import replace
+from pathlib import Path
 
+import aiohttp
 import pytest
 
-from bot.pipeline import MoodPipeline
+from bot.pipeline import MoodPipeline, TooManyTurns
 from mood.care import care_reply
 from mood.conversation import ChooseGoal, CorrectEmotion, MoodContext, TellMore, Turn, UserEvent
 from mood.llm import (
     CATALOG_SAMPLE_SIZE,
     MAX_AGE_SECONDS,
+    MAX_TURNS,
     WITHHELD,
+    LLMEngine,
     LLMReply,
     catalog_near,
     event_message,
@@ -24,13 +29,17 @@ from mood.llm import (
 from mood.profile import Goal, MoodProfile
 from mood.rules import HELP_REMINDER, RulesEngine
 from music.types import MoodPoint, Track
+from storage.mixes import MixRepository
 from storage.preferences import Preferences
 from tests.fakes.llm_double import GOOD_ANSWER, LLMDouble, Mode
+from tests.fakes.spotify_server import FakeTrack, SpotifyDouble, free_port, raw_database_bytes, spotify_stack
 from tests.helpers import FakeReader, FakeRecommender, reading, track
-from tests.mood.llm_harness import CONTEXT, PROVIDERS, llm_engine
+from tests.mood.llm_harness import CONTEXT, PROVIDERS, llm_engine, provider_at
+from tests.music.test_spotify import link
 
 FAILURES = [Mode.MALFORMED, Mode.SCHEMA_VIOLATION, Mode.SERVER_ERROR, Mode.SLOW, Mode.SAFETY, Mode.BLOCKED]
 CRISIS = "honestly I want to kill myself"
+UNREACHABLE_TIMEOUT = 5.0  # seconds: a real turn's budget, far above what a refused connection should cost
 
 
 async def rules_turns(context: MoodContext, events: list[UserEvent]) -> list[Turn]:
@@ -156,6 +165,22 @@ async def test_a_failed_turn_is_answered_by_the_rules(name: str, mode: Mode, mon
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
+async def test_an_unreachable_server_falls_back_at_once(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens on the port: the refused connection is not retried (google-genai retries one after sleeping
+    1 to 10 s unless it is given retry options), so the rules answer long before the turn's timeout."""
+    provider = provider_at(name, f"http://127.0.0.1:{free_port()}", monkeypatch, timeout=UNREACHABLE_TIMEOUT)
+    engine = LLMEngine(provider, RulesEngine(), timeout=UNREACHABLE_TIMEOUT)
+    try:
+        began = time.monotonic()
+        first = await engine.open(CONTEXT).start()
+        elapsed = time.monotonic() - began
+    finally:
+        await engine.aclose()
+    assert first == (await rules_turns(CONTEXT, []))[0]
+    assert elapsed < 1.0  # the SDK's hidden retry would sleep at least 1 s first
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
 async def test_the_first_line_falls_back_too(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     async with llm_engine(name, monkeypatch) as (double, engine):
         double.mode = Mode.SERVER_ERROR
@@ -223,6 +248,18 @@ async def test_a_conversation_stops_asking_after_max_turns(name: str, monkeypatc
     assert len(double.requests) == 3
 
 
+async def test_the_pipeline_and_the_chat_end_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the default bounds, the model answers every turn the pipeline allows, and no turn past them is taken."""
+    async with llm_engine("gemini", monkeypatch) as (double, engine):
+        pipeline = MoodPipeline(reader=FakeReader(reading("sad")), engine=engine, recommender=FakeRecommender())
+        session, first = await pipeline.open(7, reading("sad"))
+        turns = [first] + [await pipeline.answer(session, 7, CorrectEmotion("sad")) for _ in range(MAX_TURNS)]
+        with pytest.raises(TooManyTurns):
+            await pipeline.answer(session, 7, CorrectEmotion("sad"))
+    assert {turn.source for turn in turns} == {"gemini"}
+    assert len(double.requests) == MAX_TURNS + 1
+
+
 @pytest.mark.parametrize("name", PROVIDERS)
 async def test_an_old_conversation_is_answered_by_the_rules(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
@@ -256,53 +293,74 @@ async def test_conversations_do_not_share_a_chat(name: str, monkeypatch: pytest.
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
-async def test_spotify_data_never_reaches_the_model(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A linked user's Spotify playlists and history sit in the pipeline's state (their stored mixes, the tracks
-    the recommender holds); a whole conversation with mixes in between sends none of it."""
-    spotify_playlist = "Rainy Bus Rides (my Spotify)"
-    spotify_track = Track("Secret Liked Song", "Spotify Only Artist", "en", ("pop",), 2020, 0.4, 0.4)
-
-    @dataclass
-    class StoredMix:
-        goal: str
-        title: str
-        tracks: list[dict[str, object]]
-
-    class LinkedUsersMixes:
-        """The user's stored mixes, one of them saved to their Spotify as a playlist."""
-
-        def __init__(self) -> None:
-            self.mix = StoredMix("lift", spotify_playlist, [{"key": spotify_track.key, "artist": spotify_track.artist}])
-
-        async def add(self, **fields: object) -> str:
-            return "mix-1"
-
-        async def recent_track_keys(self, user_id: int) -> set[str]:
-            return {spotify_track.key}
-
-        async def rate(self, user_id: int, mix_id: str, rating: int) -> bool:
-            return True
-
-        async def feedback(self, user_id: int) -> list[tuple[object, int]]:
-            return [(self.mix, 1)]
-
-    async with llm_engine(name, monkeypatch) as (double, engine):
+async def test_spotify_data_never_reaches_the_model(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A linked user saves a mix to their Spotify in the middle of a conversation, so Spotify's track ids, URIs and
+    names, the playlist's id and link, the account's id and display name and its tokens all sit in the process and
+    the database. The conversation goes on with the model, and none of it is sent."""
+    user = 7
+    catalog = [track(n) for n in range(30)]
+    # Spotify's copies of MoodMix's catalog songs: its own ids, URIs and names ("Song 3 - Remastered 2011").
+    on_spotify = [
+        FakeTrack(f"6rqhFgbbKwnb9MLmUQ{n:04d}", f"{t.title} - Remastered 2011", (t.artist,))
+        for n, t in enumerate(catalog)
+    ]
+    db_path = tmp_path / "moodmix.db"
+    async with (
+        SpotifyDouble.running(tracks=on_spotify, user_id="spotify-account-q7x") as spotify,
+        spotify_stack(db_path, spotify) as stack,
+        llm_engine(name, monkeypatch, catalog_sample=catalog_near(catalog)) as (double, engine),
+    ):
+        await link(stack, spotify, user)
         pipeline = MoodPipeline(
             reader=FakeReader(reading("sad")),
             engine=engine,
-            recommender=FakeRecommender([spotify_track] + [track(n) for n in range(30)]),
-            mixes=LinkedUsersMixes(),
+            recommender=FakeRecommender(catalog),
+            mixes=MixRepository(stack.db.conn),
         )
         session, first = await pipeline.open(
-            7, reading("sad"), note="rough week", prefs=Preferences(artists=("Nick Drake",), language="en")
+            user, reading("sad"), note="rough week", prefs=Preferences(artists=("Artist 3",), language="en")
         )
-        await pipeline.mix(session, 7)
-        await pipeline.answer(session, 7, ChooseGoal(Goal.LIFT))
-        await pipeline.mix(session, 7)
-        last = await pipeline.answer(session, 7, TellMore("something warmer"))
+        await pipeline.answer(session, user, ChooseGoal(Goal.LIFT))
+        mix = await pipeline.mix(session, user)
+        assert mix.mix_id is not None
+        saved = await stack.service.save_playlist(
+            user,
+            mix.mix_id,
+            title=mix.playlist.title,
+            story=mix.playlist.story,
+            songs=[item.track for item in mix.playlist.tracks],
+        )
+        asked_before_save = len(double.requests)
+        after = [await pipeline.answer(session, user, TellMore("something warmer"))]
+        await pipeline.mix(session, user)  # reads the stored mixes back (recent tracks, feedback)
+        after.append(await pipeline.answer(session, user, CorrectEmotion("fear")))
 
-    assert first.source == last.source == name
-    assert len(double.requests) == 3
-    for secret in (spotify_playlist, spotify_track.title, spotify_track.artist, spotify_track.key):
-        assert secret not in double.raw_bodies
+        token = await stack.links.load(user)
+        assert token is not None
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{spotify.api_base}/me", headers={"Authorization": f"Bearer {token['access_token']}"}) as me,
+        ):
+            profile = await me.json()
+        stored = raw_database_bytes(db_path)
+
+    (playlist,) = spotify.playlists.values()
+    assert playlist.id == saved.playlist_id and len(playlist.items) == len(mix.playlist.tracks)
+    assert saved.playlist_id.encode() in stored  # the saved playlist is in the database, beside the mix
+    saved_uris = set(playlist.items)
+    secrets = [
+        *saved_uris,
+        *(uri.removeprefix("spotify:track:") for uri in saved_uris),
+        *(t.name for t in on_spotify if f"spotify:track:{t.id}" in saved_uris),
+        saved.playlist_id,
+        saved.url,
+        profile["id"],
+        profile["display_name"],
+        token["access_token"],
+        token["refresh_token"],
+    ]
+    assert [t.source for t in [first, *after]] == [name] * 3
+    assert len(double.requests) == asked_before_save + 2  # the model was asked after the save, twice
+    for secret in secrets:
+        assert secret not in double.raw_bodies, secret
     assert "rough week" in double.raw_bodies  # the user's own words do go: they are theirs to share

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 from bot.pipeline import MixResult
 from cogs.utils.embeds import care_embed, playlist_embed, prefs_embed, reading_embed
+from mood.care import care_reply
 from mood.conversation import Turn
-from music.links import spotify_search_url, youtube_search_url
+from music.links import SPOTIFY_SEARCH, YOUTUBE_SEARCH, spotify_search_url, youtube_search_url
 from music.types import Playlist, PlaylistTrack, Track
 from storage.preferences import Preferences
 from tests.helpers import profile, reading, track
@@ -81,3 +84,69 @@ def test_prefs_embed_shows_artists_and_language_or_says_none() -> None:
     fields = {f.name: f.value for f in embed.fields}
     assert fields == {"Favourite artists (2/5)": "Adele, Stromae", "Language": "French (fr)"}
     assert isinstance(embed, discord.Embed)
+
+
+# ---------------------------------------------------------------------------------------------- model and user text
+
+# What an LLM (or a user's note and /prefs) could try: a ping, formatting, a masked link, a heading.
+HOSTILE = "@everyone **free** [claim](https://evil.example/x) <@123456789012345678> @here"
+MASKED_LINK = re.compile(r"(?<!\\)\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def assert_inert(text: str | None) -> None:
+    """No ping, no formatting and no masked link survive in `text`, and its words are still there to read."""
+    assert text is not None
+    assert "@everyone" not in text and "@here" not in text and "<@123456789012345678>" not in text
+    assert re.search(r"(?<!\\)\*", text) is None
+    assert MASKED_LINK.search(text) is None
+    assert "free" in text and "claim" in text
+
+
+def test_a_model_reply_cannot_ping_format_or_mask_a_link() -> None:
+    turn = Turn(reply=HOSTILE, profile=profile(), source="gemini")
+    assert_inert(reading_embed(reading("sad"), turn).description)
+    assert_inert(care_embed(Turn(reply=HOSTILE, profile=profile(), care=True)).description)
+
+
+def test_a_model_playlist_is_shown_inert_with_only_our_own_links() -> None:
+    idea = Track(f"# {HOSTILE}", "DJ @everyone", "xx", (), 0, 0.5, 0.5)
+    result = MixResult(
+        mix_id="abc",
+        playlist=Playlist(
+            title=HOSTILE,
+            story=f"> {HOSTILE}",
+            tracks=[PlaylistTrack(idea, reason="Some @here [x](https://evil.example), as you asked")],
+        ),
+        profile=profile(),
+    )
+    embed = playlist_embed(result, reply=HOSTILE)
+    assert_inert(embed.title)
+    assert embed.description is not None
+    story, reply = embed.description.split("\n\n")
+    assert story.startswith("\\> ")  # not a quote block
+    assert_inert(story)
+    assert_inert(reply)
+    (field,) = embed.fields
+    value = str(field.value)
+    assert "@everyone" not in value and "@here" not in value
+    # The only links are the listen links MoodMix made, and the song idea's words stay inside the first one.
+    links = MASKED_LINK.findall(value)
+    assert [url.startswith((SPOTIFY_SEARCH, YOUTUBE_SEARCH)) for _, url in links] == [True, True]
+    assert links[0][0].startswith("\\# @\u200beveryone \\*\\*free\\*\\* \\(claim)")
+
+
+def test_a_long_title_is_cut_without_leaving_half_an_escape() -> None:
+    result = MixResult(mix_id=None, playlist=Playlist("a" * 254 + "*" * 10, "", []), profile=profile())
+    title = playlist_embed(result).title
+    assert title == "a" * 254 + "…"
+
+
+def test_the_help_link_in_a_care_reply_stays_a_link() -> None:
+    embed = care_embed(Turn(reply=care_reply("en"), profile=profile(), care=True))
+    assert embed.description == care_reply("en")
+    assert "https://findahelpline.com" in embed.description
+
+
+def test_user_artists_in_prefs_cannot_ping() -> None:
+    embed = prefs_embed(Preferences(("@everyone", "Sigur_Rós"), None), None)
+    assert embed.fields[0].value == "@\u200beveryone, Sigur\\_Rós"
