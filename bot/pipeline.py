@@ -3,12 +3,14 @@ call it, so what the command line shows is what Discord users get.
 
 A conversation lives in memory, keyed by a random session id and owned by the user who opened it. Sessions are
 bounded: at most `max_sessions` at once (the oldest goes first), `max_turns` user answers each, and `max_age`
-seconds (a Discord followup token lasts 15 minutes, so a longer conversation could not answer anyway).
+seconds (a Discord followup token lasts 15 minutes, so a longer conversation could not answer anyway). The turn and
+age bounds default to the LLM conversation's own (`mood.llm`), so that a session ends when its chat does.
 
     PipelineError
     ├── SessionExpired   the session is gone (too old, evicted, or the bot restarted)
     ├── NotYourSession   another user pressed the button
     ├── TooManyTurns     the conversation has had `max_turns` answers
+    ├── TooManyMixes     the conversation has made `MAX_MIXES` mixes
     └── MixWithheld      the last turn was a care reply: no playlist is pitched
 """
 
@@ -24,6 +26,7 @@ from typing import Any, Protocol
 
 from inference.types import EmotionReading
 from mood.conversation import Conversation, ConversationEngine, CorrectEmotion, MoodContext, Turn, UserEvent
+from mood.llm import MAX_AGE_SECONDS, MAX_TURNS
 from mood.profile import MoodProfile
 from music.recommender import MixRequest
 from music.taste import Taste
@@ -31,9 +34,8 @@ from music.types import Playlist, SongIdea
 from storage.preferences import Preferences
 
 MAX_SESSIONS = 1000
-MAX_TURNS = 12
-MAX_AGE_SECONDS = 15 * 60
 MIX_SIZE = 15
+MAX_MIXES = 10  # per session: each "New mix" stores one more
 NO_PREFERENCES = Preferences()
 
 
@@ -60,6 +62,11 @@ class NotYourSession(PipelineError):
 class TooManyTurns(PipelineError):
     code = "too_many_turns"
     user_message = "We've talked a lot about this one. Send /mood again to start fresh."
+
+
+class TooManyMixes(PipelineError):
+    code = "too_many_mixes"
+    user_message = f"That's {MAX_MIXES} mixes from this conversation. Send /mood again for a fresh start."
 
 
 class MixWithheld(PipelineError):
@@ -98,6 +105,8 @@ class MixStore(Protocol):
 
     async def rate(self, user_id: int, mix_id: str, rating: int) -> bool: ...
 
+    async def skip(self, user_id: int, mix_id: str) -> bool: ...
+
     async def feedback(self, user_id: int) -> list[tuple[Any, int]]: ...
 
 
@@ -122,6 +131,7 @@ class _Session:
     turns: int = 0
     mixes: int = 0
     mixed_keys: set[str] = field(default_factory=set)
+    shown: tuple[str, int] | None = None  # the last stored mix's id and the number of turns when it was made
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one turn at a time, even when buttons are mashed
 
 
@@ -204,16 +214,22 @@ class MoodPipeline:
 
         Tracks of this session's earlier mixes and of the user's recent stored mixes are avoided, and the user's
         thumbs up/down shape the mix. Without `seed`, the number of mixes already made in the session is the seed,
-        so "New mix" varies while a given sequence of presses stays reproducible.
+        so "New mix" varies while a given sequence of presses stays reproducible. Asking again with no answer in
+        between ("New mix") records a skip of the mix shown, which later mixes heed (`music.taste`). A session makes
+        at most `MAX_MIXES` mixes.
         """
         session = self._session(session_id, user_id)
         async with session.lock:
             if session.last.care:
                 raise MixWithheld()
+            if session.mixes >= MAX_MIXES:
+                raise TooManyMixes()
             profile = session.last.profile
             avoid = set(session.mixed_keys)
             taste = None
             if self._mixes is not None:
+                if session.shown is not None and session.shown[1] == session.turns:
+                    await self._mixes.skip(user_id, session.shown[0])
                 avoid |= await self._mixes.recent_track_keys(user_id)
                 rows = await self._mixes.feedback(user_id)
                 taste = Taste.from_feedback(rows) if rows else None
@@ -251,6 +267,7 @@ class MoodPipeline:
                         for item in playlist.tracks
                     ],
                 )
+                session.shown = (mix_id, session.turns)
             return MixResult(mix_id=mix_id, playlist=playlist, profile=profile)
 
     async def rate(self, user_id: int, mix_id: str, rating: int) -> bool:

@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mood.profile import Goal
-from music.types import MoodPoint
+from music.types import MoodPoint, clamp
 
 CENTRE = MoodPoint(0.5, 0.5)
 
@@ -54,11 +54,6 @@ EMOTION_POINTS: dict[str, MoodPoint] = {
     "surprise": MoodPoint(0.60, 0.85),
     "neutral": CENTRE,
 }
-
-
-def clamp(value: float) -> float:
-    """Keep a coordinate on [0, 1]."""
-    return min(1.0, max(0.0, value))
 
 
 def place(scores: Mapping[str, float]) -> MoodPoint:

@@ -40,10 +40,10 @@ import re
 from collections.abc import Mapping
 
 from mood.care import care_reply, needs_care
-from mood.circumplex import EMOTION_POINTS, clamp, place, target_for
+from mood.circumplex import EMOTION_POINTS, place, target_for
 from mood.conversation import ChooseGoal, CorrectEmotion, MoodContext, TellMore, Turn, UserEvent
 from mood.profile import Goal, MoodProfile
-from music.types import MoodPoint, normalise
+from music.types import MoodPoint, clamp, normalise
 
 CORRECTED_MASS = 0.9
 CUE_CAP = 0.25

@@ -4,6 +4,7 @@
     catalog = Catalog.from_csv("my_tracks.csv")       # our columns, or a public Spotify dataset's
     catalog.find("La vie en rose", "Edith Piaf")      # accents, case and punctuation do not matter
     print(format_stats(catalog.stats()))              # what `moodmix catalog stats` prints
+    genre_key("Synthpop") == genre_key("synth-pop")   # genres compare by spelling-free keys
 
 A catalog holds one `Track` per song (see `music.types.song_key`); when a source lists a song twice (the public
 datasets list a song once per genre), the first row is kept and the later rows add their genres to it.
@@ -51,6 +52,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "tempo": ("tempo",),
 }
 _REQUIRED = ("title", "artist", "valence", "energy")
+# Names of one genre that differ by more than case, accents, spaces and punctuation (which `genre_key` folds
+# anyway): the squashed form of a name -> that of the name the shipped catalog uses.
+_GENRE_ALIASES: dict[str, str] = {
+    "rnb": "rb",  # RnB, r-n-b (the Kaggle dataset's spelling) -> r&b
+    "randb": "rb",
+    "rhythmandblues": "rb",
+    "rap": "hiphop",
+    "edm": "electronic",  # "electronic dance music"; the catalog files it under electronic
+    "electronicdancemusic": "electronic",
+    "cpop": "mandopop",  # the catalog's Chinese pop is all in Mandarin
+    "chinesepop": "mandopop",
+}
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 _LEADING_YEAR = re.compile(r"(\d{4})(?:-\d{2}(?:-\d{2})?)?")
 
@@ -149,6 +162,15 @@ LANGUAGE_NAMES: dict[str, str] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)  # the recommender asks for every track's genres on every mix
+def genre_key(name: str) -> str:
+    """What a genre name is compared by: "Synth-pop", "synthpop" and "synth pop" give one key, and so do the
+    spellings in the alias table ("RnB" and "r&b", "rap" and "hip hop"). Distinct genres keep distinct keys:
+    "k-pop" is not "pop", and "j-rock" is not "rock"."""
+    squashed = normalise(name).replace(" ", "")
+    return _GENRE_ALIASES.get(squashed, squashed)
+
+
 def language_name(code: str) -> str:
     """The English name of a language code, or the code itself when the table does not know it."""
     return LANGUAGE_NAMES.get(code, code)
@@ -239,10 +261,6 @@ class Catalog:
     def find(self, title: str, artist: str) -> Track | None:
         """The song with this title and artist, compared as people read them (case, accents, punctuation)."""
         return self._by_key.get(song_key(title, artist))
-
-    def by_key(self, key: str) -> Track | None:
-        """The song with this `Track.key`, if the catalog holds it."""
-        return self._by_key.get(key)
 
     def languages(self) -> list[tuple[str, int]]:
         """(language code, number of songs), most songs first, then by code."""

@@ -12,17 +12,23 @@ current mood, then shift gradually toward the target. A mix is built in four ste
 3. Fixed places. Song ideas from the conversation that the catalog holds go to the position whose planned point is
    nearest to their catalog values; ideas it does not hold are spread over the free positions with the planned point
    as their estimated valence/energy (`in_catalog=False`, the bot shows search links). Then one track of each
-   favourite artist the catalog has, at the position that suits it best. Ideas and favourites together take at most
-   half of the mix, so the journey stays the recommender's.
+   favourite artist, where it fits the path: the artist's track and free position with the lowest distance to the
+   planned point plus step cost to any fixed neighbour (the step term below), among those within 0.15 of the planned
+   point. A favourite with no track that close to the journey gets no fixed place: a song far from the mood would be
+   a jarring jump. Its tracks still get the favourite bonus below, so they come wherever they fit. Ideas and
+   favourites together take at most half of the mix, so the journey stays the recommender's.
 4. The rest, position by position, choosing the track with the lowest cost
        distance(track, planned point)                        how well it sits on the path
      + 1.0 * max(0, step from the previous track - (planned step + 0.10))     no jarring jumps
      + preferences: +0.15 not in a preferred language (+0.05 for a later preferred one), -0.10 favourite artist,
-       -0.04 a requested genre, -0.04 liked artist, -0.03 liked track, +0.30 disliked track,
-       +10 a track in `avoid` or by a disliked artist (so they come only when the catalog runs out)
+       -0.04 a requested genre, -0.04 liked artist, -0.03 liked track, +0.03 artist of a skipped mix,
+       +0.30 disliked track, +10 a track in `avoid` or in a recently skipped mix, or by a disliked artist (so they
+       come only when the catalog runs out)
      + seeded noise in [0, 0.04) per track when `seed` is given (variety for "new mix"; none without a seed),
    with one step of lookahead: each of the 8 best candidates is scored together with the best track that could follow
    it, so a choice that looks good now but strands the next position is passed over.
+   Genres match by `music.catalog.genre_key`: exactly, up to spelling ("synthpop" is "synth-pop", "rnb" is "r&b"),
+   so "k-pop" does not favour every "pop" track.
    Hard rules: no track twice, at most 2 tracks per artist (relaxed only when the catalog runs out), and at least
    60 % of the mix in the first preferred language when the catalog has that many (the last positions are reserved
    for it when the share is still short).
@@ -40,8 +46,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from music.catalog import UNDETERMINED_LANGUAGE, genre_key
 from music.taste import Taste
-from music.types import MoodPoint, Playlist, PlaylistTrack, SongIdea, Track, normalise
+from music.types import MoodPoint, Playlist, PlaylistTrack, SongIdea, Track, clamp, normalise
 
 MIN_SIZE, MAX_SIZE = 10, 20
 MAX_PER_ARTIST = 2
@@ -53,15 +60,16 @@ STEP_WEIGHT = 1.0
 OTHER_LANGUAGE = 0.15
 LATER_LANGUAGE = 0.05
 FAVOURITE_BONUS = 0.10
+FAVOURITE_FIT = 0.15  # how far from its planned point a favourite's track may be given a fixed place
 GENRE_BONUS = 0.04
 LIKED_ARTIST_BONUS = 0.04
 LIKED_TRACK_BONUS = 0.03
+SKIPPED_ARTIST = 0.03
 DISLIKED_TRACK = 0.30
 OUT = 10.0
 NOISE = 0.04
 LOOKAHEAD = 8  # candidates weighed with their best follower
 POOL = 48  # candidates looked at per position (ranked by their cost without the step term)
-UNKNOWN_LANGUAGE = "und"  # ISO 639-2 "undetermined": a song idea the catalog does not hold
 
 
 class TrackSource(Protocol):
@@ -118,12 +126,8 @@ def plan_path(current: MoodPoint, target: MoodPoint, size: int, *, turn: int = 1
             s = t * t * (3 - 2 * t)
             v = current.valence + s * (target.valence - current.valence)
             e = current.energy + s * (target.energy - current.energy)
-        points.append(MoodPoint(round(_clamp(v), 4), round(_clamp(e), 4)))
+        points.append(MoodPoint(round(clamp(v), 4), round(clamp(e), 4)))
     return points
-
-
-def _clamp(value: float) -> float:
-    return min(1.0, max(0.0, value))
 
 
 def _off(track: Track, point: MoodPoint) -> float:
@@ -132,12 +136,8 @@ def _off(track: Track, point: MoodPoint) -> float:
 
 
 def _genre_match(track: Track, wanted: frozenset[str]) -> str | None:
-    for genre in track.genres:
-        folded = normalise(genre)
-        for want in wanted:
-            if want in folded or folded in want:
-                return want
-    return None
+    """The first of the track's genres whose `genre_key` is in `wanted`, as the catalog spells it."""
+    return next((genre for genre in track.genres if genre_key(genre) in wanted), None)
 
 
 @dataclass(slots=True)
@@ -166,8 +166,9 @@ class _Builder:
         self.placed: dict[int, _Placed] = {}
         self.used: set[str] = set()
         self.per_artist: Counter[str] = Counter()
-        self.favourites = {normalise(a) for a in request.artists if normalise(a)}
-        self.genres = frozenset(normalise(g) for g in request.genres if normalise(g))
+        # In the request's order, so that the first favourites get the fixed places when they run short.
+        self.favourites = tuple(dict.fromkeys(normalise(a) for a in request.artists if normalise(a)))
+        self.genres = frozenset(genre_key(g) for g in request.genres if genre_key(g))
         self.first_language = request.languages[0] if request.languages else None
 
     def ident(self, track: Track) -> tuple[str, str]:
@@ -191,6 +192,8 @@ class _Builder:
             cost -= GENRE_BONUS
         if artist in self.taste.liked_artists:
             cost -= LIKED_ARTIST_BONUS
+        if artist in self.taste.skipped_artists:
+            cost += SKIPPED_ARTIST
         if key in self.taste.liked_tracks:
             cost -= LIKED_TRACK_BONUS
         if key in self.taste.disliked_tracks:
@@ -229,9 +232,11 @@ class Recommender:
     ) -> Playlist:
         """A playlist of `request.size` tracks (fewer only if the catalog holds fewer) in trajectory order.
 
-        `avoid` holds track keys from recent mixes; `seed` varies the mix while keeping it reproducible.
+        `avoid` holds track keys from recent mixes (the taste's recently skipped tracks join them); `seed` varies the
+        mix while keeping it reproducible.
         """
         taste = taste or Taste()
+        avoid = avoid | taste.skipped_tracks
         rng = random.Random(seed) if seed is not None else None
         target = self._pushed_target(request.current, request.target, taste.push)
         path = plan_path(request.current, target, request.size, turn=rng.choice((1, -1)) if rng else 1)
@@ -256,8 +261,8 @@ class Recommender:
     @staticmethod
     def _pushed_target(current: MoodPoint, target: MoodPoint, push: float) -> MoodPoint:
         return MoodPoint(
-            round(_clamp(current.valence + push * (target.valence - current.valence)), 4),
-            round(_clamp(current.energy + push * (target.energy - current.energy)), 4),
+            round(clamp(current.valence + push * (target.valence - current.valence)), 4),
+            round(clamp(current.energy + push * (target.energy - current.energy)), 4),
         )
 
     def _place_ideas(self, builder: _Builder) -> None:
@@ -268,7 +273,7 @@ class Recommender:
         for idea in builder.request.song_ideas:
             found = self.catalog.find(idea.title, idea.artist)
             # An idea the catalog lacks gets its valence/energy from the position it is given, below.
-            track = found or Track(idea.title, idea.artist, UNKNOWN_LANGUAGE, (), 0, 0.5, 0.5)
+            track = found or Track(idea.title, idea.artist, UNDETERMINED_LANGUAGE, (), 0, 0.5, 0.5)
             artist = normalise(track.artist)
             if track.key in builder.avoid or track.key in keys or artists[artist] >= MAX_PER_ARTIST:
                 continue
@@ -288,27 +293,40 @@ class Recommender:
             # Spread evenly over the free positions, in the order the conversation gave them.
             position = free[(2 * n + 1) * len(free) // (2 * len(missing))]
             point = builder.path[position]
-            estimated = Track(track.title, track.artist, UNKNOWN_LANGUAGE, (), 0, point.valence, point.energy)
+            estimated = Track(track.title, track.artist, UNDETERMINED_LANGUAGE, (), 0, point.valence, point.energy)
             builder.place(position, _Placed(estimated, "From our conversation (not in the catalog)", in_catalog=False))
 
     def _place_favourites(self, builder: _Builder) -> None:
+        """One track of each favourite artist, where it fits the path (step 3 of the module docstring)."""
         limit = len(builder.path) // 2
-        present = {normalise(p.track.artist) for p in builder.placed.values()}
-        for favourite in dict.fromkeys(builder.favourites):
+        present = {builder.ident(p.track)[1] for p in builder.placed.values()}
+        for favourite in builder.favourites:
             if len(builder.placed) >= limit:
                 return
             if favourite in present:
                 continue
             own = [t for t in self._tracks if builder.ident(t)[1] == favourite and builder.room_for(t, MAX_PER_ARTIST)]
             fresh = [t for t in own if builder.ident(t)[0] not in builder.avoid] or own
-            if not fresh:
-                continue
-            _, position, _, track = min(
-                (track.point.distance(builder.path[i]), i, track.key, track)
+            fits = [
+                (off + self._fixed_steps(builder, i, track), i, track.key, track)
                 for i in builder.free_positions()
                 for track in fresh
-            )
-            builder.place(position, _Placed(track, "Your favourite artist"))
+                if (off := _off(track, builder.path[i])) <= FAVOURITE_FIT
+            ]
+            if fits:
+                _, position, _, track = min(fits)
+                builder.place(position, _Placed(track, "Your favourite artist"))
+
+    @classmethod
+    def _fixed_steps(cls, builder: _Builder, i: int, track: Track) -> float:
+        """The step cost between a track at position i and the tracks already fixed just before and after it."""
+        cost = 0.0
+        before, after = builder.placed.get(i - 1), builder.placed.get(i + 1)
+        if before is not None:
+            cost += cls._step_cost(builder, i, before.track, track)
+        if after is not None:
+            cost += cls._step_cost(builder, i + 1, track, after.track)
+        return cost
 
     def _fill(self, builder: _Builder, prefs: list[float]) -> None:
         path = builder.path

@@ -30,6 +30,11 @@ def song_key(title: str, artist: str) -> str:
     return f"{normalise(artist)}|{normalise(title)}"
 
 
+def clamp(value: float) -> float:
+    """Keep a coordinate on [0, 1]."""
+    return min(1.0, max(0.0, value))
+
+
 @dataclass(frozen=True, slots=True)
 class MoodPoint:
     """A point on the valence/energy plane, both in [0, 1]."""

@@ -1,8 +1,11 @@
-"""The mixes a user was given and the thumbs they gave them (tables `mixes` and `feedback`, migration 0001).
+"""The mixes a user was given and the feedback on them (tables `mixes` and `feedback`, migrations 0001 and 0003).
 
 A mix keeps what it was built from (the emotion scores, goal, start and target points) and its tracks as plain
 dicts `{key, title, artist, language, valence, energy}`, so the recommender can avoid repeating recent tracks and
 learn the user's taste from feedback. Selfies are never stored, only the scores read from them.
+
+Feedback is one rating per user and mix: +1 or -1 for a thumbs up or down, or `SKIPPED` (0) when the user pressed
+"New mix" instead. A thumbs always wins over a skip, whichever came first.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 import aiosqlite
 
 TRACK_FIELDS = ("key", "title", "artist", "language", "valence", "energy")
+SKIPPED = 0  # the feedback rating of a skip: the user pressed "New mix" instead of rating the mix
 
 _COLUMNS = (
     "id, user_id, created_at, emotion, scores, goal, current_valence, current_arousal, "
@@ -136,25 +140,39 @@ class MixRepository:
         return {key for mix in await self.recent(user_id, mixes) for key in mix.track_keys}
 
     async def rate(self, user_id: int, mix_id: str, rating: int) -> bool:
-        """Record (or change) the user's thumbs up (+1) or down (-1) on a mix.
+        """Record (or change) the user's thumbs up (+1) or down (-1) on a mix; it replaces a skip.
 
         Returns False, and stores nothing, when the mix does not exist or belongs to someone else.
         """
         if rating not in (-1, 1):
             raise ValueError("rating must be +1 or -1")
+        return await self._store(
+            user_id,
+            mix_id,
+            rating,
+            "ON CONFLICT (user_id, mix_id) DO UPDATE SET rating = excluded.rating, created_at = excluded.created_at",
+        )
+
+    async def skip(self, user_id: int, mix_id: str) -> bool:
+        """Record that the user asked for a new mix instead of this one (`SKIPPED`), unless they rated it.
+
+        Returns False, and stores nothing, when the mix does not exist or belongs to someone else.
+        """
+        return await self._store(user_id, mix_id, SKIPPED, "ON CONFLICT (user_id, mix_id) DO NOTHING")
+
+    async def _store(self, user_id: int, mix_id: str, rating: int, on_conflict: str) -> bool:
         mix = await self.get(mix_id)
         if mix is None or mix.user_id != user_id:
             return False
         await self._conn.execute(
-            "INSERT INTO feedback (user_id, mix_id, rating, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_id, mix_id) DO UPDATE SET rating = excluded.rating, created_at = excluded.created_at",
+            f"INSERT INTO feedback (user_id, mix_id, rating, created_at) VALUES (?, ?, ?, ?) {on_conflict}",
             (user_id, mix_id, rating, self._clock()),
         )
         await self._conn.commit()
         return True
 
     async def feedback(self, user_id: int, limit: int = 50) -> list[tuple[MixRecord, int]]:
-        """The user's rated mixes with their rating, most recently rated first."""
+        """The user's mixes with feedback and its rating (+1, -1 or `SKIPPED`), most recent feedback first."""
         async with self._conn.execute(
             f"SELECT {_MIX_COLUMNS}, f.rating FROM feedback f JOIN mixes m ON m.id = f.mix_id "
             "WHERE f.user_id = ? ORDER BY f.created_at DESC, f.id DESC LIMIT ?",
@@ -164,9 +182,10 @@ class MixRepository:
         return [(_record(row), int(row["rating"])) for row in rows]
 
     async def history(self, user_id: int, limit: int = 10) -> list[tuple[MixRecord, int | None]]:
-        """The user's latest mixes, newest first, each with its rating (+1 or -1), or None when it was not rated."""
+        """The user's latest mixes, newest first, each with its rating (+1 or -1), or None when it was not rated
+        (a skipped mix was not rated)."""
         async with self._conn.execute(
-            f"SELECT {_MIX_COLUMNS}, f.rating FROM mixes m "
+            f"SELECT {_MIX_COLUMNS}, NULLIF(f.rating, {SKIPPED}) AS rating FROM mixes m "
             "LEFT JOIN feedback f ON f.mix_id = m.id AND f.user_id = m.user_id "
             "WHERE m.user_id = ? ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?",
             (user_id, limit),

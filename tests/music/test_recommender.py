@@ -11,9 +11,11 @@ import pytest
 
 from music.catalog import Catalog
 from music.recommender import (
+    FAVOURITE_FIT,
     LOOP_RADIUS,
     MixRequest,
     Recommender,
+    clamp,
     describe,
     plan_path,
 )
@@ -23,7 +25,12 @@ from storage.mixes import MixRecord
 
 LOW = MoodPoint(0.15, 0.2)
 HIGH = MoodPoint(0.85, 0.75)
+ANGRY = MoodPoint(0.15, 0.85)
 LANGUAGES = ("en", "es", "ja")
+# A favourite artist whose songs are all far from the journeys below (bright and calm, where no test mix goes).
+OFF_MOOD = tuple(
+    Track(f"Off {n}", "Off Mood", "ja", ("pop",), 2000, v, e) for n, (v, e) in enumerate([(0.9, 0.1), (0.95, 0.2)])
+)
 
 
 def grid_catalog(extra: tuple[Track, ...] = ()) -> Catalog:
@@ -95,9 +102,44 @@ def test_iso_order_first_near_current_last_near_target(recommender: Recommender)
     assert mean_off_path < 0.06
 
 
-def test_no_jarring_jumps(recommender: Recommender) -> None:
-    got = points(recommender.build(MixRequest(HIGH, LOW, size=10)))
+@pytest.mark.parametrize(
+    "request_",
+    [
+        MixRequest(HIGH, LOW, size=10),
+        MixRequest(HIGH, LOW, artists=("Off Mood", "Artist 17"), size=10),
+        MixRequest(HIGH, LOW, languages=("ja",), size=10),
+        MixRequest(HIGH, LOW, languages=("ja",), artists=("Off Mood", "Artist 42"), size=15),
+        # A "stay" mix with a favourite far from the mood: it once sat 0.3 away from its neighbours.
+        MixRequest(ANGRY, ANGRY, languages=("ja",), artists=("Off Mood", "Artist 5"), size=15),
+    ],
+    ids=["plain", "favourites", "language", "favourites+language", "stay+favourites+language"],
+)
+def test_no_jarring_jumps(request_: MixRequest) -> None:
+    got = points(Recommender(grid_catalog(OFF_MOOD)).build(request_))
+    assert len(got) == request_.size
     assert max(a.distance(b) for a, b in itertools.pairwise(got)) < 0.2
+
+
+def test_a_favourite_with_no_song_near_the_journey_is_left_out() -> None:
+    playlist = Recommender(grid_catalog(OFF_MOOD)).build(MixRequest(LOW, HIGH, artists=("Off Mood",), size=15))
+    assert artists(playlist)["Off Mood"] == 0
+    assert "Your favourite artist" not in {item.reason for item in playlist.tracks}
+
+
+def test_a_favourite_gets_its_best_fitting_song_where_it_fits() -> None:
+    path = plan_path(LOW, HIGH, 15)
+    near = path[9]
+    songs = (
+        Track("Far", "Fav", "en", ("pop",), 2000, 0.95, 0.05),
+        Track("Close", "Fav", "en", ("pop",), 2000, round(near.valence + 0.06, 2), round(near.energy - 0.06, 2)),
+        Track("Closer", "Fav", "en", ("pop",), 2000, round(near.valence + 0.02, 2), round(near.energy, 2)),
+    )
+    playlist = Recommender(grid_catalog(songs)).build(MixRequest(LOW, HIGH, artists=("fav",), size=15))
+    placed = {item.track.title: n for n, item in enumerate(playlist.tracks) if item.track.artist == "Fav"}
+    assert "Far" not in placed and "Closer" in placed
+    position = placed["Closer"]
+    assert playlist.tracks[position].reason == "Your favourite artist"
+    assert playlist.tracks[position].track.point.distance(playlist.path[position]) <= FAVOURITE_FIT
 
 
 def test_no_artist_more_than_twice_even_when_one_dominates_the_path() -> None:
@@ -193,6 +235,26 @@ def test_genres_nudge(recommender: Recommender) -> None:
     assert jazz(("Jazz",)) > jazz(())
 
 
+def test_a_genre_is_matched_whole_not_as_part_of_another(recommender: Recommender) -> None:
+    # The grid's genres are "pop" and "jazz": "K-Pop" and "Acid Jazz" are neither.
+    plain = recommender.build(MixRequest(LOW, HIGH, size=15))
+    asked = recommender.build(MixRequest(LOW, HIGH, genres=("K-Pop", "Acid Jazz"), size=15))
+    assert [item.track.key for item in asked.tracks] == [item.track.key for item in plain.tracks]
+    assert not any(item.reason.endswith("as you asked") for item in asked.tracks)
+
+
+def test_a_genre_is_matched_in_any_of_its_spellings() -> None:
+    path = plan_path(LOW, HIGH, 15)
+    synth = tuple(
+        Track(f"Synth {n}", f"Synth artist {n}", "en", ("synth-pop",), 2000, p.valence, round(p.energy + 0.03, 2))
+        for n, p in enumerate(path[3:12:4])
+    )
+    playlist = Recommender(grid_catalog(synth)).build(MixRequest(LOW, HIGH, genres=("Synthpop",), size=15))
+    chosen = [item for item in playlist.tracks if item.track in synth]
+    assert len(chosen) == 3
+    assert {item.reason for item in chosen} == {"Some synth-pop, as you asked"}
+
+
 def test_seed_varies_the_mix_reproducibly(recommender: Recommender) -> None:
     request = MixRequest(LOW, HIGH, size=15)
 
@@ -222,6 +284,26 @@ def test_dislikes_remove_an_artist_and_likes_bring_it_more() -> None:
     with_like = recommender.build(request, taste=liked)
     assert artists(with_like)["Borderline"] > plain
     assert "An artist you liked before" in {item.reason for item in with_like.tracks}
+
+
+def test_skipped_tracks_stay_out_and_skipped_artists_come_less() -> None:
+    path = plan_path(LOW, HIGH, 15)
+    near = tuple(
+        Track(f"Near {n}", "Borderline", "en", ("pop",), 2000, round(p.valence + 0.03, 2), round(p.energy - 0.03, 2))
+        for n, p in enumerate(path[1:14:2])
+    )
+    recommender = Recommender(grid_catalog(near))
+    request = MixRequest(LOW, HIGH, size=15)
+    plain = recommender.build(request)
+    keys = frozenset(item.track.key for item in plain.tracks)
+    after_skip = recommender.build(request, taste=Taste(skipped_tracks=keys))
+    assert keys.isdisjoint(item.track.key for item in after_skip.tracks)
+    assert len(after_skip.tracks) == 15
+    # Borderline's songs sit a little off the path: a skip of a mix they were in tips the balance against them.
+    assert artists(plain)["Borderline"] >= 1
+    assert (
+        artists(recommender.build(request, taste=Taste(skipped_artists=frozenset({"borderline"}))))["Borderline"] == 0
+    )
 
 
 def test_a_favourite_artist_beats_a_dislike(recommender: Recommender) -> None:
@@ -262,6 +344,10 @@ def test_title_and_story_from_the_request_or_the_path(recommender: Recommender) 
 def test_describe_puts_the_stronger_word_first() -> None:
     assert describe(MoodPoint(0.35, 0.1)) == "slow and wistful"
     assert describe(MoodPoint(0.9, 0.75)) == "bright and upbeat"
+
+
+def test_clamp_keeps_a_coordinate_on_the_unit_interval() -> None:
+    assert (clamp(-0.2), clamp(0.4), clamp(1.3)) == (0.0, 0.4, 1.0)
 
 
 @pytest.mark.parametrize("size", [9, 21])

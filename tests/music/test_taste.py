@@ -1,4 +1,5 @@
-"""Taste from thumbs up and down: liked and disliked artists and tracks, and how far mixes travel."""
+"""Taste from thumbs up and down and from skips ("New mix"): liked, disliked and skipped artists and tracks, and how far
+mixes travel."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from music.taste import PUSH_MAX, PUSH_MIN, Taste
-from storage.mixes import MixRecord
+from music.taste import PUSH_MAX, PUSH_MIN, SKIP_MEMORY, Taste
+from storage.mixes import SKIPPED, MixRecord
 
 
 def mix(goal: str | None, *artists: str) -> MixRecord:
@@ -69,3 +70,26 @@ def test_push_stays_in_bounds() -> None:
     assert Taste.from_feedback([(mix("lift", "A"), 1)] * 20).push == PUSH_MAX
     with pytest.raises(ValueError):
         Taste(push=2.0)
+
+
+def test_a_skip_leaves_the_tracks_out_and_marks_the_artists_but_is_no_thumbs_down() -> None:
+    taste = Taste.from_feedback([(mix("lift", "Adele", "Björk"), SKIPPED)])
+    assert taste.skipped_tracks == {"adele|song 0", "björk|song 1"}
+    assert taste.skipped_artists == {"adele", "bjork"}
+    assert taste.disliked_tracks == frozenset() and taste.disliked_artists == frozenset()
+    assert taste.push == 1.0  # "new mix" asks for other songs, not for a shorter journey
+
+
+def test_only_the_latest_skips_keep_their_tracks_out() -> None:
+    # Most recent first, as `MixRepository.feedback` gives them.
+    rows = [(mix("stay", f"Artist {n}"), SKIPPED) for n in range(SKIP_MEMORY + 2)]
+    taste = Taste.from_feedback(rows)
+    assert taste.skipped_tracks == {f"artist {n}|song 0" for n in range(SKIP_MEMORY)}
+    assert len(taste.skipped_artists) == SKIP_MEMORY + 2
+
+
+def test_a_like_wins_over_a_skip() -> None:
+    taste = Taste.from_feedback([(mix("stay", "Adele", "Sia"), SKIPPED), (mix("stay", "Adele"), 1)])
+    assert taste.likes_artist("Adele") and "adele" not in taste.skipped_artists
+    assert "adele|song 0" in taste.liked_tracks and "adele|song 0" not in taste.skipped_tracks
+    assert taste.skipped_artists == {"sia"}

@@ -1,4 +1,4 @@
-"""Mixes and feedback: stored, listed newest first, rated only by their owner, and forgotten on request."""
+"""Mixes and feedback: stored, listed newest first, rated or skipped only by their owner, and forgotten on request."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 
-from storage.db import Database
-from storage.mixes import MixRepository
+from storage.db import Database, migrations
+from storage.mixes import SKIPPED, MixRepository
 
 SCORES = {"angry": 0.0, "disgust": 0.0, "fear": 0.1, "happy": 0.0, "sad": 0.8, "surprise": 0.0, "neutral": 0.1}
 
@@ -111,6 +112,44 @@ async def test_feedback_is_most_recently_rated_first(repo: MixRepository) -> Non
     rows = await repo.feedback(1)
     assert [(mix.id, mix.goal, rating) for mix, rating in rows] == [(first, "lift", 1), (second, None, -1)]
     assert len(await repo.feedback(1, limit=1)) == 1
+
+
+async def test_a_skip_is_feedback_that_a_thumbs_overrides(repo: MixRepository) -> None:
+    skipped, rated_first, other = [await add(repo, 1, [track(n)]) for n in range(3)]
+    assert await repo.skip(2, skipped) is False  # not theirs
+    assert await repo.skip(1, "missing") is False
+    assert await repo.skip(1, skipped) is True
+    assert await repo.rate(1, rated_first, -1) is True
+    assert await repo.skip(1, rated_first) is True  # the thumbs-down stays
+    assert await repo.skip(1, other) is True
+    assert await repo.rate(1, other, 1) is True  # a later thumbs replaces the skip
+    rows = {mix.id: rating for mix, rating in await repo.feedback(1)}
+    assert rows == {skipped: SKIPPED, rated_first: -1, other: 1}
+    assert await repo.feedback(2) == []
+    # /history shows ratings: a skipped mix was not rated.
+    assert {mix.id: rating for mix, rating in await repo.history(1)} == {skipped: None, rated_first: -1, other: 1}
+
+
+async def test_the_skip_migration_keeps_existing_feedback(tmp_path: Path) -> None:
+    # A database at schema 2 with a rating, then opened by this version: the rating survives the table rebuild.
+    path = tmp_path / "moodmix.db"
+    async with aiosqlite.connect(path) as conn:
+        for number, sql in migrations()[:2]:
+            await conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+        await conn.execute(
+            "INSERT INTO mixes VALUES ('m1', 1, 5.0, 'sad', '{}', 'lift', 0.2, 0.3, 0.7, 0.5, 't', 's', '[]')"
+        )
+        await conn.execute("INSERT INTO feedback (user_id, mix_id, rating, created_at) VALUES (1, 'm1', -1, 6.0)")
+        await conn.commit()
+    async with await Database.open(path) as db:
+        repo = MixRepository(db.conn)
+        assert [(mix.id, rating) for mix, rating in await repo.feedback(1)] == [("m1", -1)]
+        assert await repo.skip(1, "m1") is True
+        assert [rating for _, rating in await repo.feedback(1)] == [-1]
+        mix_id = await add(repo, 1, [track(1)])
+        assert await repo.skip(1, mix_id) is True
+        assert await repo.forget(1) == 2
+        assert await repo.feedback(1) == []
 
 
 async def test_forget_deletes_the_users_mixes_and_feedback_only(repo: MixRepository) -> None:
