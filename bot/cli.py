@@ -7,32 +7,41 @@
     moodmix eval-emotion --npz PATH --split PrivateTest|PublicTest [--json]
 
 `try` runs the same MoodPipeline as /mood, in memory (no database, no Discord). Bad input is one line, never a
-traceback: exit status 2 when any image was unusable or the command could not run.
+traceback: exit status 2 when any image was unusable or the command could not run. `run` likewise says in one line
+why the bot could not start (a refused token, Discord out of reach, an unusable database, no emotion model).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import sqlite3
+import stat
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 from pydantic import ValidationError
 
 from bot.client import MoodBot, point_discord_at
 from bot.log import setup_logging
 from bot.pipeline import MixResult, MoodPipeline
-from bot.services import build_services
+from bot.services import Services, build_services
 from bot.settings import Settings
-from inference.errors import InferenceError
-from inference.evaluate import run_eval
+from inference.classifier import EmotionClassifier
+from inference.errors import ImageTooLarge, InferenceError, ModelUnavailable
+from inference.evaluate import evaluate
 from inference.types import EmotionReading
+from models.fer2013 import load_split, split_file
 from mood.conversation import ChooseGoal, Turn
 from mood.profile import Goal
 from mood.rules import suggested_goal
@@ -84,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
-    print(f"moodmix: {message}", file=sys.stderr)
+    """Print one line (whatever the message holds) to stderr; return the exit status for an unusable input."""
+    print(f"moodmix: {' '.join(message.splitlines())}", file=sys.stderr)
     return EXIT_UNUSABLE
 
 
@@ -95,17 +105,47 @@ def _settings() -> Settings:
 # --- try ------------------------------------------------------------------------------------------------------------
 
 
+class _InputError(Exception):
+    """A photo file that cannot be read, with the code and sentence `try` reports for it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 @dataclass(frozen=True, slots=True)
 class _Input:
     name: str
-    read: Callable[[], bytes]
+    read: Callable[[int], bytes]  # the bytes, given the most that may be read; raises _InputError or ImageTooLarge
 
 
 def _inputs(args: argparse.Namespace) -> Iterator[_Input]:
     for path in args.images:
-        yield _Input(str(path), path.read_bytes)
+        yield _Input(str(path), functools.partial(_read_photo, path))
     if args.sample:
-        yield _Input(SAMPLE, (resources.files("bot") / "assets" / SAMPLE).read_bytes)
+        yield _Input(SAMPLE, lambda _limit: (resources.files("bot") / "assets" / SAMPLE).read_bytes())
+
+
+def _read_photo(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a photo file: only of a regular file (not a directory, a device such as /dev/zero or a pipe,
+    which could block or never end), and never more than `max_bytes` + 1 of them, so that a huge file costs no
+    memory before it is refused."""
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise _InputError("not_a_file", f"{path} is a directory, not a photo")
+        if not stat.S_ISREG(mode):
+            raise _InputError("not_a_file", f"{path} is not a regular file")
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise _InputError("not_found", f"No such file: {path}") from None
+    except OSError as error:
+        raise _InputError("unreadable", f"Cannot read {path}: {error.strerror or error}") from None
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"{path} is over the limit of {max_bytes:,} bytes")
+    return data
 
 
 def _try(args: argparse.Namespace) -> int:
@@ -117,36 +157,45 @@ def _try(args: argparse.Namespace) -> int:
         settings = _settings()
     except ValidationError as error:
         return _fail(f"invalid settings: {_first_error(error)}")
-    prefs = Preferences(artists=tuple(args.artist), language=args.language.strip().lower() if args.language else None)
-    return asyncio.run(_try_all(settings, args, prefs))
+    return asyncio.run(_try_all(settings, args))
 
 
-async def _try_all(settings: Settings, args: argparse.Namespace, prefs: Preferences) -> int:
+async def _try_all(settings: Settings, args: argparse.Namespace) -> int:
     services = build_services(settings)
-    status = 0
     try:
-        for item in _inputs(args):
-            result = await _try_one(services.pipeline, item, args, prefs)
-            if "error" in result:
-                status = EXIT_UNUSABLE
-            print(json.dumps(result, ensure_ascii=False) if args.json else _summary(result), flush=True)
+        language = args.language.strip().lower() if args.language else None
+        languages = [code for code, _ in services.catalog.languages()]
+        if language is not None and language not in languages:
+            # As /prefs does: a language without songs would leave the preference without effect.
+            return _fail(f"no songs in language {args.language!r}; --language takes one of {', '.join(languages)}")
+        try:
+            await services.reader.ready()
+        except ModelUnavailable as error:
+            return _fail(f"{error.user_message} ({error.detail})")
+        return await _try_inputs(services, args, Preferences(artists=tuple(args.artist), language=language))
     finally:
         await services.close()
+
+
+async def _try_inputs(services: Services, args: argparse.Namespace, prefs: Preferences) -> int:
+    """Read each input in turn and print its result; exit status 2 when any was unusable."""
+    status = 0
+    for item in _inputs(args):
+        result = await _try_one(services.pipeline, item, args, prefs, max_bytes=services.settings.max_image_bytes)
+        if "error" in result:
+            status = EXIT_UNUSABLE
+        print(json.dumps(result, ensure_ascii=False) if args.json else _summary(result), flush=True)
     return status
 
 
 async def _try_one(
-    pipeline: MoodPipeline, item: _Input, args: argparse.Namespace, prefs: Preferences
+    pipeline: MoodPipeline, item: _Input, args: argparse.Namespace, prefs: Preferences, *, max_bytes: int
 ) -> dict[str, Any]:
     """Everything /mood would show for one photo, as a JSON-ready dict (or its error)."""
     try:
-        data = item.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return {"file": item.name, "error": {"code": "not_found", "message": f"No such file: {item.name}"}}
-    except OSError as error:
-        return {"file": item.name, "error": {"code": "unreadable", "message": f"Cannot read {item.name}: {error}"}}
-    try:
-        reading = await pipeline.read(data)
+        reading = await pipeline.read(item.read(max_bytes))
+    except _InputError as error:
+        return {"file": item.name, "error": {"code": error.code, "message": error.message}}
     except InferenceError as error:
         return {"file": item.name, "error": {"code": error.code, "message": error.user_message}}
     session_id, turn = await pipeline.open(CLI_USER, reading, note=args.note, prefs=prefs)
@@ -210,14 +259,39 @@ def _summary(result: dict[str, Any]) -> str:
         lines.append(f"  {'#':>2}  {'Title':<34} {'Artist':<24} {'Lang':<4} {'Val':>4} {'Nrg':>4}")
         for number, track in enumerate(playlist["tracks"], start=1):
             lines.append(
-                f"  {number:>2}  {_cut(track['title'], 34):<34} {_cut(track['artist'], 24):<24} "
+                f"  {number:>2}  {_fit(track['title'], 34)} {_fit(track['artist'], 24)} "
                 f"{track['language']:<4} {track['valence']:>4.2f} {track['energy']:>4.2f}"
             )
     return "\n".join(lines) + "\n"
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+_WIDE = frozenset({"W", "F"})  # East Asian widths that take two columns
+_ZERO_WIDTH = frozenset({"Mn", "Me", "Cf"})  # combining marks and format characters, drawn on their neighbour
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns `text` takes: two for East Asian wide and full-width characters (kanji, kana,
+    hangul), none for combining marks, one for the rest."""
+    return sum(_char_columns(char) for char in text)
+
+
+def _char_columns(char: str) -> int:
+    if unicodedata.category(char) in _ZERO_WIDTH:
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in _WIDE else 1
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` in exactly `width` columns: cut with an ellipsis when longer, padded with spaces when shorter."""
+    if _columns(text) > width:
+        kept, used = [], 0
+        for char in text:
+            used += _char_columns(char)
+            if used > width - 1:  # one column for the ellipsis
+                break
+            kept.append(char)
+        text = "".join(kept) + "…"
+    return text + " " * (width - _columns(text))
 
 
 # --- run ------------------------------------------------------------------------------------------------------------
@@ -231,20 +305,43 @@ def _run(args: argparse.Namespace) -> int:
     token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
     if not token:
         return _fail("DISCORD_TOKEN is not set. Put the bot token in the environment or in .env.")
-    setup_logging(secrets=_secrets(settings))
+    if settings.moodmix_db_path.is_dir():
+        # Said before anything starts: SQLite's own word for it, "unable to open database file", names no cause.
+        return _fail(f"MOODMIX_DB_PATH {settings.moodmix_db_path} is a directory; give a file path such as moodmix.db")
+    secrets = _secrets(settings)
+    setup_logging(secrets=secrets)
     point_discord_at(settings)
     try:
         asyncio.run(_serve(settings, token))
-    except discord.LoginFailure:
-        return _fail("Discord refused DISCORD_TOKEN. Copy the bot token again from the Developer Portal.")
     except KeyboardInterrupt:
         return 0
+    except discord.LoginFailure:
+        return _fail("Discord refused DISCORD_TOKEN. Copy the bot token again from the Developer Portal.")
+    except ModelUnavailable as error:
+        return _fail(_masked(f"{error.user_message} ({error.detail})", secrets))
+    # aiohttp's connection errors are OSErrors too: this clause must come first to name Discord.
+    except aiohttp.ClientError as error:
+        return _fail(_masked(f"cannot reach Discord at {settings.discord_api_base}: {error}", secrets))
+    except sqlite3.Error as error:
+        return _fail(_masked(f"cannot use the database {settings.moodmix_db_path}: {error}", secrets))
+    except discord.DiscordException as error:
+        return _fail(_masked(f"Discord would not start the bot: {type(error).__name__}: {error}", secrets))
+    except OSError as error:
+        return _fail(_masked(f"could not start: {type(error).__name__}: {error}", secrets))
     return 0
 
 
 async def _serve(settings: Settings, token: str) -> None:
     async with MoodBot(settings) as bot:
         await bot.start(token)
+
+
+def _masked(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret in it replaced by `***` (an error may quote a URL or a request that holds one)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -272,12 +369,21 @@ def _catalog_stats(args: argparse.Namespace) -> int:
 
 
 def _eval_emotion(args: argparse.Namespace) -> int:
+    """Evaluate the shipped model on one FER-2013 split with the classifier the bot runs, as the issue asks."""
     if not args.npz.exists():
         return _fail(f"no such file: {args.npz}")
     try:
-        report = run_eval(args.npz, args.split)
+        # The model first: the split's labels are checked against its class order.
+        model = EmotionClassifier()
     except (OSError, ValueError, KeyError) as error:
-        return _fail(f"cannot evaluate on {args.npz}: {error}")
+        return _fail(f"the emotion model cannot be loaded: {type(error).__name__}: {error}")
+    path = split_file(args.npz, args.split)
+    try:
+        images, labels = load_split(path, args.split, class_names=model.class_names)
+        report = evaluate(model, images, labels, args.split)
+    # What reading a damaged, cut-short or wrong file raises (models.fer2013 says which), and the data checks.
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        return _fail(f"cannot evaluate on {path}: {error}")
     print(json.dumps(report.to_dict()) if args.json else report.format())
     return 0
 

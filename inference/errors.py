@@ -7,6 +7,7 @@ sentence for the user that says what to do.
     ├── UnreadableImage  code "unreadable"    (truncated or corrupt data of a known format)
     └── NoFaceFound      code "no_face"
     InferenceBusy        code "busy"          (the bounded executor's queue is full)
+    ModelUnavailable     code "model_unavailable" (the emotion model is missing or cannot be loaded)
 """
 
 from __future__ import annotations
@@ -48,3 +49,8 @@ class NoFaceFound(ImageError):
 class InferenceBusy(InferenceError):
     code = "busy"
     user_message = "I'm reading a lot of selfies right now. Try again in a few seconds."
+
+
+class ModelUnavailable(InferenceError):
+    code = "model_unavailable"
+    user_message = "The emotion model isn't available on this bot right now."

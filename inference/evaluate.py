@@ -1,48 +1,64 @@
-"""Evaluate the shipped emotion model on a FER-2013 split exactly as the bot runs it: the same classifier object,
-the same preprocessing and the same LiteRT runtime (`moodmix eval-emotion`)."""
+"""Score an emotion model on labelled faces: accuracy, macro-F1, per-class recall and the confusion matrix.
+
+`moodmix eval-emotion` reads a FER-2013 split (models.fer2013, in the command line: this layer takes arrays, not
+files) and passes it here with the classifier the bot itself runs, so that the figures are the bot's own: the same
+preprocessing and the same LiteRT runtime."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from inference.classifier import EmotionClassifier, EmotionModel
-from models.fer2013 import load_split
+from inference.classifier import EmotionModel
 
 BATCH = 256
 
 
 @dataclass(frozen=True)
 class EvalReport:
+    """The figures of one evaluation, all derived from its confusion matrix.
+
+    `confusion[i, j]` counts the faces of true class `class_names[i]` that were predicted as `class_names[j]`.
+    A class without faces has recall 0, and one never predicted has precision 0 (not NaN), so that macro-F1 stays
+    defined on small or lopsided sets.
+    """
+
     split: str
     class_names: tuple[str, ...]
     confusion: np.ndarray  # rows: true class, columns: predicted class
 
     @property
     def n(self) -> int:
+        """The number of faces evaluated."""
         return int(self.confusion.sum())
 
     @property
     def accuracy(self) -> float:
+        """The share of faces whose predicted class is the true one."""
         return float(np.trace(self.confusion) / max(1, self.n))
 
     @property
     def recall(self) -> np.ndarray:
+        """Per class: the share of its faces predicted as it (the row's diagonal over the row's sum)."""
         return np.diag(self.confusion) / np.maximum(1, self.confusion.sum(axis=1))
 
     @property
     def precision(self) -> np.ndarray:
+        """Per class: the share of the faces predicted as it that are it (the diagonal over the column's sum)."""
         return np.diag(self.confusion) / np.maximum(1, self.confusion.sum(axis=0))
 
     @property
     def macro_f1(self) -> float:
+        """The unweighted mean over classes of F1, the harmonic mean of precision and recall (0 where both are 0):
+        a rare class such as disgust weighs as much as happy."""
         p, r = self.precision, self.recall
         f1 = np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-12), 0.0)
         return float(f1.mean())
 
     def to_dict(self) -> dict[str, object]:
+        """The JSON object of `moodmix eval-emotion --json`: split, n, accuracy, macro_f1, per_class (recall by
+        class name) and confusion (rows: true class, columns: predicted), figures rounded to 4 places."""
         return {
             "split": self.split,
             "n": self.n,
@@ -53,6 +69,7 @@ class EvalReport:
         }
 
     def format(self) -> str:
+        """The report as readable text: the figures, recall per class, and the confusion matrix as a table."""
         names = self.class_names
         width = max(len(n) for n in names) + 2
         lines = [
@@ -74,21 +91,37 @@ class EvalReport:
 
 
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """Counts (classes, classes), int64: `[i, j]` is how many faces of true class i were predicted as class j.
+
+    `truth` and `predicted` are class indices 0 to `classes - 1`, one per face, in the same order.
+    """
     matrix = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(matrix, (truth, predicted), 1)
     return matrix
 
 
-def evaluate(classifier: EmotionModel, images: np.ndarray, labels: np.ndarray, split: str) -> EvalReport:
-    """Classify 48x48 uint8 faces in batches and compare with the labels."""
+def evaluate(model: EmotionModel, images: np.ndarray, labels: np.ndarray, split: str) -> EvalReport:
+    """Classify uint8 faces (N, size, size) in batches of BATCH and compare the top class with `labels` (indices
+    into `model.class_names`). `split` only names the report. Raises ValueError, saying what is wrong, for data
+    that do not fit the model: no faces, faces of the wrong shape, or labels that are not one class index per face.
+    """
+    _check_split(images, labels, model.input_size, len(model.class_names))
     predicted = np.concatenate(
-        [classifier.predict(images[i : i + BATCH]).argmax(axis=1) for i in range(0, len(images), BATCH)]
+        [model.predict(images[i : i + BATCH]).argmax(axis=1) for i in range(0, len(images), BATCH)]
     )
-    classes = len(classifier.class_names)
-    return EvalReport(split, tuple(classifier.class_names), confusion_matrix(labels, predicted, classes))
+    classes = len(model.class_names)
+    return EvalReport(split, tuple(model.class_names), confusion_matrix(labels, predicted, classes))
 
 
-def run_eval(npz: Path, split: str, classifier: EmotionClassifier | None = None) -> EvalReport:
-    """Evaluate on one split of a FER-2013-style npz file (see models/fer2013.py for the format)."""
-    images, labels = load_split(npz, split)
-    return evaluate(classifier or EmotionClassifier(), images, labels, split)
+def _check_split(images: np.ndarray, labels: np.ndarray, size: int, classes: int) -> None:
+    if images.ndim != 3 or images.shape[1:] != (size, size):
+        raise ValueError(f"images must have the shape (N, {size}, {size}), not {images.shape}")
+    if len(images) == 0:
+        raise ValueError("the split holds no faces")
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must have the shape ({len(images)},), one per image, not {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integer class indices, not {labels.dtype}")
+    # A negative label would be counted silently as the last class (numpy indexing), a large one would crash.
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"labels must be class indices 0-{classes - 1}, found {labels.min()} to {labels.max()}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import math
 import struct
+import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,10 +27,14 @@ pillow_heif.register_heif_opener()
 
 # Pillow's own decompression-bomb guard stays on as a backstop, at a value chosen here rather than inherited from
 # whichever Pillow is installed. It sits above any per-call `max_pixels` (which `decode` enforces), so our check,
-# with its clear error, is the one that normally refuses; Pillow's fires only above this ceiling (a warning up to
-# twice the ceiling, an error beyond), and both are caught and reported as ImageTooLarge.
+# with its clear error, is the one that normally refuses; Pillow's fires only above this ceiling, when the image is
+# opened: a DecompressionBombWarning up to twice the ceiling, which `_open` turns into an error, and a
+# DecompressionBombError beyond. Both are reported as ImageTooLarge.
 PIXEL_CEILING = 100_000_000
 Image.MAX_IMAGE_PIXELS = PIXEL_CEILING
+# `warnings.catch_warnings` swaps process-wide state: two workers opening at once could restore each other's filters
+# (and the warning would be printed instead of raised). Opening reads only the header, so serialising it costs little.
+_OPEN_LOCK = threading.Lock()
 
 # A JPEG is decoded at the smallest 1/2^k scale whose long side is still at least this: enough for detection,
 # which works at 640 px, and for a sharp face crop. A 4000x3000 phone photo decodes at 1/4 scale, 1000x750.
@@ -102,13 +108,7 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImage:
     image_format = sniff_format(data)
     if image_format is None:
         raise NotAnImage("not a JPEG, PNG, WebP or HEIC file")
-    try:
-        # Only the announced format may open the data: a PNG signature in front of something else is corrupt.
-        image = Image.open(io.BytesIO(data), formats=[image_format])
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(str(exc)) from exc
-    except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
-        raise UnreadableImage(f"{image_format} header unreadable: {exc}") from exc
+    image = _open(data, image_format)
     with image:
         width, height = image.size
         if width * height > max_pixels:
@@ -123,12 +123,23 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImage:
             orientation = _exif_orientation(image)
             upright = ImageOps.exif_transpose(image) if orientation is not None else image
             pixels = _to_gray(upright)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageTooLarge(str(exc)) from exc
         except _DECODE_ERRORS as exc:
             raise UnreadableImage(f"{image_format} data corrupt or truncated: {exc}") from exc
     original_size = (height, width) if orientation in _TRANSPOSING_ORIENTATIONS else (width, height)
     return DecodedImage(pixels=pixels, original_size=original_size, exif_orientation=orientation)
+
+
+def _open(data: bytes, image_format: str) -> Image.Image:
+    """Open (read the header of) data of a sniffed format, with Pillow's decompression-bomb warning as an error."""
+    try:
+        with _OPEN_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Only the announced format may open the data: a PNG signature in front of something else is corrupt.
+            return Image.open(io.BytesIO(data), formats=[image_format])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(str(exc)) from exc
+    except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
+        raise UnreadableImage(f"{image_format} header unreadable: {exc}") from exc
 
 
 def _exif_orientation(image: Image.Image) -> int | None:

@@ -4,7 +4,8 @@ empty history, and the confirmation (confirm, cancel, another user, timeout) tha
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 
@@ -25,6 +26,7 @@ from cogs.history import (
     HistoryCog,
     forgotten_message,
 )
+from cogs.utils.charts import Point, mood_chart
 from cogs.utils.errors import UNEXPECTED
 from storage.db import Database
 from storage.mixes import MixRepository
@@ -106,6 +108,25 @@ async def test_history_lists_the_users_mixes_newest_first_with_a_png_chart(
     assert isinstance(file, discord.File) and file.filename == "moods.png"
     with Image.open(io.BytesIO(file.fp.read())) as image:
         assert image.format == "PNG" and image.width == 480
+
+
+async def test_the_mood_chart_is_drawn_off_the_event_loop(
+    cog: HistoryCog, mixes: MixRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn_on: list[threading.Thread] = []
+
+    def recording_chart(points: Sequence[tuple[Point, Point]]) -> bytes:
+        drawn_on.append(threading.current_thread())
+        return mood_chart(points)
+
+    monkeypatch.setattr("cogs.history.mood_chart", recording_chart)
+    await add_mix(mixes, 42, "Rainy Window")
+    interaction = mock_interaction(42)
+    await cog.history.callback(cog, interaction)
+    assert len(drawn_on) == 1 and drawn_on[0] is not threading.current_thread()
+    file = interaction.response.send_message.await_args.kwargs["file"]
+    with Image.open(io.BytesIO(file.fp.read())) as image:
+        assert image.format == "PNG"
 
 
 async def test_history_shows_at_most_ten_mixes(cog: HistoryCog, mixes: MixRepository) -> None:

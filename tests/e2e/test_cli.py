@@ -1,9 +1,11 @@
-"""`moodmix run` as a user starts it, against the Discord double: a missing or wrong token is one line and exit 2."""
+"""`moodmix run` as a user starts it, against the Discord double: a missing or wrong token, Discord out of reach or
+an unusable database is one line and exit 2, with no traceback and no secret in it."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -65,3 +67,38 @@ async def test_moodmix_run_without_a_working_token_says_so_in_one_line_and_exits
             assert [(r.path, r.status) for r in double.requests] == [("/api/v10/users/@me", 401)]
         else:
             assert double.requests == [], "without a token there is nothing to ask Discord"
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (the kernel's choice, released at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_moodmix_run_with_discord_out_of_reach_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    async with FakeDiscord(token="the-right-token") as double:
+        env = clean_env(double, tmp_path)
+        env["DISCORD_API_BASE"] = f"http://127.0.0.1:{closed_port()}/api/v10"
+        env["DISCORD_TOKEN"] = "the-right-token"
+
+        status, lines = await moodmix_run(env, cwd=tmp_path)
+
+        assert status == 2, lines
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("moodmix: cannot reach Discord at http://127.0.0.1:")
+        assert "the-right-token" not in lines[0]
+        assert double.requests == []
+
+
+async def test_moodmix_run_with_a_directory_as_database_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    async with FakeDiscord(token="the-right-token") as double:
+        env = clean_env(double, tmp_path)
+        env["MOODMIX_DB_PATH"] = str(tmp_path)  # a directory: SQLite cannot open it as a database
+        env["DISCORD_TOKEN"] = "the-right-token"
+
+        status, lines = await moodmix_run(env, cwd=tmp_path)
+
+        assert status == 2, lines
+        assert lines == [f"moodmix: MOODMIX_DB_PATH {tmp_path} is a directory; give a file path such as moodmix.db"]
+        assert double.requests == [], "refused before logging in"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -94,6 +96,16 @@ def test_decompression_bombs_are_refused_by_pillows_guard_too(side: int) -> None
     assert side * side > PIXEL_CEILING
     with pytest.raises(ImageTooLarge):
         decode(fixtures.huge_dimension_png(side, side), **LIMITS)
+
+
+def test_a_bomb_in_pillows_warning_band_is_refused_without_a_warning_escaping() -> None:
+    # Outside pytest (whose settings make every warning an error) a DecompressionBombWarning is only printed:
+    # with the default filters in force here, `decode` must still raise, and no warning may get out.
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("default")
+        with pytest.raises(ImageTooLarge, match="decompression bomb"):
+            decode(fixtures.huge_dimension_png(11_000, 11_000), **LIMITS)
+    assert escaped == []
 
 
 @pytest.mark.parametrize(

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from inference.classifier import EmotionClassifier, shipped_model_path
-from inference.errors import InferenceBusy, NotAnImage
+from inference.errors import InferenceBusy, ModelUnavailable, NotAnImage
 from inference.reader import EmotionReader
 from inference.types import EMOTIONS
 from tests.inference.conftest import ASTRONAUT_FACE_CENTRE, encode
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
-# A 48x48 gray face crop as a PNG: read whole, without detection, so the tests below stay fast.
-SMALL_FACE = encode(Image.new("L", (48, 48), 120), "PNG")
+# A 48x48 face-crop-sized PNG, a checkerboard of 8 px squares of 100 and 140 (mean 120): read whole, without
+# detection, so the tests below stay fast. It has contrast, as a face crop does: a blank square would be refused.
+_SQUARES = np.indices((6, 6)).sum(axis=0) % 2
+SMALL_FACE = encode(Image.fromarray(np.kron(100 + 40 * _SQUARES, np.ones((8, 8), np.int64)).astype(np.uint8)), "PNG")
 
 
 class GatedModel:
@@ -141,5 +145,55 @@ def test_the_smiling_astronaut_reads_happy(classifier: EmotionClassifier, astron
     reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, classifier=classifier)
     try:
         assert reader.read_sync(encode(astronaut, "PNG")).label == "happy"
+    finally:
+        reader.close()
+
+
+def broken_model(tmp_path: Path, *, metadata: bool) -> Path:
+    """Where a model should be: with its JSON metadata (copied from the shipped model's format) but a .tflite file
+    that is no model, or with nothing at all."""
+    path = tmp_path / "emotion.tflite"
+    if metadata:
+        preprocessing = {"input_size": 48, "color": "grayscale", "layout": "NHWC", "scale": 1 / 255}
+        path.with_suffix(".json").write_text(
+            json.dumps({"class_names": list(EMOTIONS), "preprocessing": preprocessing})
+        )
+        path.write_bytes(b"not a flatbuffer" * 64)
+    return path
+
+
+@pytest.mark.parametrize("metadata", [False, True], ids=["missing", "corrupt"])
+async def test_a_model_that_cannot_load_is_model_unavailable_and_logged_once(
+    tmp_path: Path, metadata: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="inference.reader")
+    reader = EmotionReader(
+        max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, model_path=broken_model(tmp_path, metadata=metadata)
+    )
+    try:
+        with pytest.raises(ModelUnavailable) as raised:
+            await reader.ready()
+        # Every read says the same, whatever the photo: even a good one cannot be read without a model.
+        for _ in range(2):
+            with pytest.raises(ModelUnavailable):
+                await reader.read(SMALL_FACE)
+        with pytest.raises(ModelUnavailable):
+            reader.read_sync(b"not even a photo")
+    finally:
+        reader.close()
+    error = raised.value
+    assert error.code == "model_unavailable"
+    assert error.user_message == "The emotion model isn't available on this bot right now."
+    cause = "FileNotFoundError" if not metadata else "ValueError"
+    assert error.detail.startswith(cause)
+    [record] = [r for r in caplog.records if r.name == "inference.reader"]
+    assert record.levelno == logging.ERROR and cause in record.getMessage()
+
+
+async def test_ready_returns_once_the_shipped_model_is_loaded(classifier: EmotionClassifier) -> None:
+    reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)
+    try:
+        await reader.ready()
+        assert reader.read_sync(SMALL_FACE).faces == 1
     finally:
         reader.close()

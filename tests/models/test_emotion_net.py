@@ -1,4 +1,6 @@
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,10 @@ pytest.importorskip("tensorflow", reason="the model definition needs the train e
 
 from models.emotion_net import CLASS_NAMES, NetConfig, build_model
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "models" / "artifacts"
+# The .tflite may be at most 10 MB; exported without quantisation each parameter takes 4 bytes.
+PARAMETER_BUDGET = 10 * 1024 * 1024 // 4
+
 
 def test_output_is_a_distribution_over_the_seven_classes() -> None:
     model = build_model(NetConfig(widths=(8, 8, 8, 8), convs_per_stage=(1, 1, 1, 1)))
@@ -18,7 +24,28 @@ def test_output_is_a_distribution_over_the_seven_classes() -> None:
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_config_records_the_class_order() -> None:
-    config = NetConfig().to_dict()
-    assert config["class_names"] == CLASS_NAMES
-    assert config["widths"] == (32, 64, 128, 256)
+def test_the_default_network_fits_the_size_budget() -> None:
+    assert build_model(NetConfig()).count_params() <= PARAMETER_BUDGET
+
+
+def layout(config: NetConfig) -> list[tuple[str, str, tuple[int | None, ...]]]:
+    """Each layer's name, kind and output shape: the architecture, without the weights."""
+    model = build_model(config)
+    return [(layer.name, type(layer).__name__, tuple(layer.output.shape)) for layer in model.layers]
+
+
+def test_a_saved_config_rebuilds_the_same_network() -> None:
+    # As an artifact stores it: through JSON, where tuples become lists (models/export.py turns them back).
+    config = NetConfig(widths=(8, 16, 16, 24), convs_per_stage=(1, 2, 1, 1), dropout=0.3)
+    saved = json.loads(json.dumps(config.to_dict()))
+    restored = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+    assert restored == config
+    assert layout(restored) == layout(config)
+    assert layout(restored) != layout(NetConfig(widths=(8, 16, 16, 24), convs_per_stage=(1, 1, 1, 1)))
+
+
+def test_the_shipped_config_rebuilds_a_network_of_the_shipped_size() -> None:
+    metadata = json.loads((ARTIFACTS / "emotion.json").read_text(encoding="utf-8"))
+    config = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in metadata["config"].items()})
+    assert config.class_names == CLASS_NAMES
+    assert build_model(config).count_params() == metadata["parameters"] <= PARAMETER_BUDGET
