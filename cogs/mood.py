@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from discord.ext import commands
 
 from cogs.utils.charts import CHART_FILENAME, emotion_chart
 from cogs.utils.embeds import reading_embed
-from cogs.utils.views import ConversationView
+from cogs.utils.views import DYNAMIC_ITEMS, ConversationView
 from inference.errors import ImageTooLarge
 from storage.preferences import Preferences
 
@@ -54,8 +55,11 @@ class MoodCog(commands.Cog):
         session_id, turn = await pipeline.open(
             interaction.user.id, reading, note=note, prefs=prefs, locale=str(interaction.locale)
         )
-        log.info("mood read for user %s: %s %.2f", interaction.user.id, reading.label, reading.confidence)
-        chart = discord.File(io.BytesIO(emotion_chart(reading.scores)), filename=CHART_FILENAME)
+        # No user id: a log line that ties a person to an emotion would outlive /forget-me.
+        log.debug("mood read: %s %.2f", reading.label, reading.confidence)
+        # Drawing takes tens of milliseconds under load: off the event loop, like every other slow step.
+        png = await asyncio.to_thread(emotion_chart, reading.scores)
+        chart = discord.File(io.BytesIO(png), filename=CHART_FILENAME)
         if turn.care:  # words of crisis in the note: the care reply, and no choices that pitch a playlist
             await interaction.followup.send(embed=reading_embed(reading, turn), file=chart)
             return
@@ -65,4 +69,6 @@ class MoodCog(commands.Cog):
 
 
 async def setup(bot: MoodBot) -> None:
+    # Registered here so that the buttons and the select under older messages are answered after a restart too.
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
     await bot.add_cog(MoodCog(bot.services))

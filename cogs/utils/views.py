@@ -1,19 +1,31 @@
 """The buttons, select and modal of the /mood conversation and of a playlist. Each press is one pipeline call;
-every error goes to `reply_error`. Views time out with the conversation (the pipeline forgets it then anyway)."""
+every error goes to `reply_error`.
+
+Each button and the select is a `discord.ui.DynamicItem`: its custom_id carries the session or mix id, and discord.py
+routes a press by that custom_id alone (the classes are registered in cogs/mood.py's setup), never through the view
+it was sent with. So a press on an old message, after the conversation ended or the bot restarted, still gets an
+answer: the conversation controls and "New mix" say `SessionExpired`'s sentence, and 👍/👎 keep working for a stored
+mix, for its owner only. Only the modal is tied to the running bot (it lives as long as the conversation).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
 from bot.pipeline import MAX_AGE_SECONDS, MoodPipeline
 from cogs.utils.embeds import care_embed, playlist_embed
 from cogs.utils.errors import reply_error
-from cogs.utils.spotify import SaveToSpotifyButton
+from cogs.utils.spotify import SaveToSpotifyButton, saving_offered
 from inference.types import EMOTIONS
 from mood.conversation import ChooseGoal, CorrectEmotion, TellMore, UserEvent
 from mood.profile import Goal
+
+if TYPE_CHECKING:
+    from bot.client import MoodBot
 
 GOAL_LABELS: dict[Goal, str] = {
     Goal.STAY: "Stay with it",
@@ -21,7 +33,15 @@ GOAL_LABELS: dict[Goal, str] = {
     Goal.CALM: "Calm down",
     Goal.ENERGIZE: "Energize",
 }
+RATINGS: dict[int, str] = {1: "👍", -1: "👎"}
+NOT_YOUR_MIX = "Only the person this mix was made for can rate it."
 TELL_MORE_LIMIT = 500
+
+# The pieces of the custom_id templates. Session and mix ids are hex tokens; the templates only bound them, so that
+# a custom_id stays well under Discord's 100 characters.
+_ID = r"[0-9A-Za-z_-]{1,64}"
+_SESSION = rf"(?P<session_id>{_ID})"
+_MIX = rf"(?P<mix_id>{_ID})"
 
 
 async def continue_conversation(
@@ -42,57 +62,181 @@ async def send_mix(
 ) -> None:
     """Build a mix for the session and send it with its feedback buttons (the interaction is already deferred)."""
     result = await pipeline.mix(session_id, interaction.user.id)
-    view = PlaylistView(pipeline, session_id, result.mix_id)
+    view = PlaylistView(pipeline, session_id, result.mix_id, spotify=saving_offered(interaction))
     await interaction.followup.send(embed=playlist_embed(result, reply), view=view, wait=True)
 
 
-class _ErrorsReplied(discord.ui.View):
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]) -> None:
+def _pipeline(interaction: discord.Interaction) -> MoodPipeline:
+    """The bot's one pipeline: an item rebuilt from a press has no other way to it."""
+    return cast("MoodBot", interaction.client).services.pipeline
+
+
+async def _answer(interaction: discord.Interaction, press: Awaitable[None]) -> None:
+    """Run a press; any failure becomes the one short ephemeral reply. discord.py only logs what a dynamic item's
+    callback raises (no view's `on_error` runs), and the user would be left with "This interaction failed"."""
+    try:
+        await press
+    except Exception as error:
         await reply_error(interaction, error)
 
 
-class ConversationView(_ErrorsReplied):
-    """Under the reading: the four goals, "Not quite: I feel..." and "Tell me more"."""
+class GoalButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=rf"mood:goal:(?P<goal>{'|'.join(goal.value for goal in Goal)}):{_SESSION}",
+):
+    """One of the four goals (stay, lift, calm, energize): one more turn of the conversation."""
 
-    def __init__(self, pipeline: MoodPipeline, session_id: str, *, timeout: float = MAX_AGE_SECONDS) -> None:
-        super().__init__(timeout=timeout)
+    def __init__(self, pipeline: MoodPipeline, session_id: str, goal: Goal) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=GOAL_LABELS[goal],
+                style=discord.ButtonStyle.primary,
+                custom_id=f"mood:goal:{goal.value}:{session_id}",
+                row=0,
+            )
+        )
         self.pipeline = pipeline
         self.session_id = session_id
-        for goal, label in GOAL_LABELS.items():
-            button: discord.ui.Button[ConversationView] = discord.ui.Button(
-                label=label, style=discord.ButtonStyle.primary, custom_id=f"mood:goal:{goal.value}:{session_id}", row=0
+        self.goal = goal
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> GoalButton:
+        return cls(_pipeline(interaction), match["session_id"], Goal(match["goal"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        event = ChooseGoal(self.goal)
+        await _answer(interaction, continue_conversation(interaction, self.pipeline, self.session_id, event))
+
+
+class FeelSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"mood:feel:{_SESSION}"):
+    """The "Not quite: I feel..." select: corrects the emotion read from the selfie, as one more turn."""
+
+    def __init__(self, pipeline: MoodPipeline, session_id: str) -> None:
+        # No `row`: discord.py 2.7 loses a wrapped select's row (Select keeps it apart from the `_row` that
+        # DynamicItem reads). A select fills a row, so it lands in row 1 anyway, below the goals.
+        super().__init__(
+            discord.ui.Select(
+                placeholder="Not quite: I feel...",
+                custom_id=f"mood:feel:{session_id}",
+                options=[discord.SelectOption(label=emotion.capitalize(), value=emotion) for emotion in EMOTIONS],
             )
-            button.callback = self._goal_callback(goal)  # type: ignore[method-assign]
-            self.add_item(button)
-        feel: discord.ui.Select[ConversationView] = discord.ui.Select(
-            placeholder="Not quite: I feel...",
-            custom_id=f"mood:feel:{session_id}",
-            options=[discord.SelectOption(label=emotion.capitalize(), value=emotion) for emotion in EMOTIONS],
-            row=1,
         )
-        feel.callback = self._feel_callback(feel)  # type: ignore[method-assign]
-        self.add_item(feel)
-        more: discord.ui.Button[ConversationView] = discord.ui.Button(
-            label="Tell me more", style=discord.ButtonStyle.secondary, custom_id=f"mood:more:{session_id}", row=2
+        self.pipeline = pipeline
+        self.session_id = session_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> FeelSelect:
+        return cls(_pipeline(interaction), match["session_id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        event = CorrectEmotion(self.item.values[0])
+        await _answer(interaction, continue_conversation(interaction, self.pipeline, self.session_id, event))
+
+
+class TellMoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"mood:more:{_SESSION}"):
+    """The "Tell me more" button: opens `TellMoreModal` for free text."""
+
+    def __init__(self, pipeline: MoodPipeline, session_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Tell me more", style=discord.ButtonStyle.secondary, custom_id=f"mood:more:{session_id}", row=2
+            )
         )
-        more.callback = self._tell_more  # type: ignore[method-assign]
-        self.add_item(more)
+        self.pipeline = pipeline
+        self.session_id = session_id
 
-    def _goal_callback(self, goal: Goal) -> Any:
-        async def callback(interaction: discord.Interaction) -> None:
-            await continue_conversation(interaction, self.pipeline, self.session_id, ChooseGoal(goal))
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> TellMoreButton:
+        return cls(_pipeline(interaction), match["session_id"])
 
-        return callback
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _answer(interaction, self._open_modal(interaction))
 
-    def _feel_callback(self, select: discord.ui.Select[ConversationView]) -> Any:
-        async def callback(interaction: discord.Interaction) -> None:
-            await continue_conversation(interaction, self.pipeline, self.session_id, CorrectEmotion(select.values[0]))
-
-        return callback
-
-    async def _tell_more(self, interaction: discord.Interaction) -> None:
+    async def _open_modal(self, interaction: discord.Interaction) -> None:
         self.pipeline.check(self.session_id, interaction.user.id)
         await interaction.response.send_modal(TellMoreModal(self.pipeline, self.session_id))
+
+
+class RateButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"mix:rate:(?P<rating>1|-1):{_MIX}"):
+    """👍 or 👎 for a stored mix, kept for the user's later mixes; it needs no conversation, only the mix."""
+
+    def __init__(self, pipeline: MoodPipeline, mix_id: str, rating: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                emoji=RATINGS[rating], style=discord.ButtonStyle.secondary, custom_id=f"mix:rate:{rating}:{mix_id}"
+            )
+        )
+        self.pipeline = pipeline
+        self.mix_id = mix_id
+        self.rating = rating
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RateButton:
+        return cls(_pipeline(interaction), match["mix_id"], int(match["rating"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _answer(interaction, self._rate(interaction))
+
+    async def _rate(self, interaction: discord.Interaction) -> None:
+        if not await self.pipeline.rate(interaction.user.id, self.mix_id, self.rating):
+            await interaction.response.send_message(NOT_YOUR_MIX, ephemeral=True)
+            return
+        thanks = (
+            "Glad it works for you: I'll lean that way." if self.rating > 0 else "Noted: I'll steer away from that."
+        )
+        await interaction.response.send_message(thanks, ephemeral=True)
+
+
+class NewMixButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"mix:new:{_MIX}?:{_SESSION}"):
+    """The "New mix" button: another playlist from the same conversation (the mix id in its custom_id is empty when
+    the mix was not stored)."""
+
+    def __init__(self, pipeline: MoodPipeline, session_id: str, mix_id: str | None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="New mix", style=discord.ButtonStyle.primary, custom_id=f"mix:new:{mix_id or ''}:{session_id}"
+            )
+        )
+        self.pipeline = pipeline
+        self.session_id = session_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> NewMixButton:
+        return cls(_pipeline(interaction), match["session_id"], match["mix_id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _answer(interaction, self._new_mix(interaction))
+
+    async def _new_mix(self, interaction: discord.Interaction) -> None:
+        self.pipeline.check(self.session_id, interaction.user.id)
+        await interaction.response.defer(thinking=True)
+        await send_mix(interaction, self.pipeline, self.session_id)
+
+
+# What cogs/mood.py registers, so that presses on messages sent before a restart are routed too.
+DYNAMIC_ITEMS = (GoalButton, FeelSelect, TellMoreButton, RateButton, NewMixButton)
+
+
+class ConversationView(discord.ui.View):
+    """Under the reading: the four goals, "Not quite: I feel..." and "Tell me more". Its items are dynamic, so it
+    needs no timeout: the conversation's own age limit ends it (`SessionExpired`)."""
+
+    def __init__(self, pipeline: MoodPipeline, session_id: str) -> None:
+        super().__init__(timeout=None)
+        for goal in GOAL_LABELS:
+            self.add_item(GoalButton(pipeline, session_id, goal))
+        self.add_item(FeelSelect(pipeline, session_id))
+        self.add_item(TellMoreButton(pipeline, session_id))
 
 
 class TellMoreModal(discord.ui.Modal, title="Tell me more"):
@@ -118,46 +262,16 @@ class TellMoreModal(discord.ui.Modal, title="Tell me more"):
         await reply_error(interaction, error)
 
 
-class PlaylistView(_ErrorsReplied):
-    """Under a playlist: thumbs up/down and "Save to Spotify" (when the mix is stored), and "New mix"."""
+class PlaylistView(discord.ui.View):
+    """Under a playlist: thumbs up/down and "Save to Spotify" (when the mix is stored; the latter only when the bot
+    can save to Spotify, `spotify`), and "New mix". Its items are dynamic, so it needs no timeout."""
 
-    def __init__(
-        self, pipeline: MoodPipeline, session_id: str, mix_id: str | None, *, timeout: float = MAX_AGE_SECONDS
-    ) -> None:
-        super().__init__(timeout=timeout)
-        self.pipeline = pipeline
-        self.session_id = session_id
+    def __init__(self, pipeline: MoodPipeline, session_id: str, mix_id: str | None, *, spotify: bool = True) -> None:
+        super().__init__(timeout=None)
         self.mix_id = mix_id
         if mix_id is not None:
-            for rating, emoji in ((1, "👍"), (-1, "👎")):
-                button: discord.ui.Button[PlaylistView] = discord.ui.Button(
-                    emoji=emoji, style=discord.ButtonStyle.secondary, custom_id=f"mix:rate:{rating}:{mix_id}"
-                )
-                button.callback = self._rate_callback(mix_id, rating)  # type: ignore[method-assign]
-                self.add_item(button)
-        new: discord.ui.Button[PlaylistView] = discord.ui.Button(
-            label="New mix", style=discord.ButtonStyle.primary, custom_id=f"mix:new:{mix_id or ''}:{session_id}"
-        )
-        new.callback = self._new_mix  # type: ignore[method-assign]
-        self.add_item(new)
-        if mix_id is not None:
+            for rating in RATINGS:
+                self.add_item(RateButton(pipeline, mix_id, rating))
+        self.add_item(NewMixButton(pipeline, session_id, mix_id))
+        if mix_id is not None and spotify:
             self.add_item(SaveToSpotifyButton(mix_id))
-
-    def _rate_callback(self, mix_id: str, rating: int) -> Any:
-        async def callback(interaction: discord.Interaction) -> None:
-            if await self.pipeline.rate(interaction.user.id, mix_id, rating):
-                thanks = (
-                    "Glad it works for you: I'll lean that way." if rating > 0 else "Noted: I'll steer away from that."
-                )
-                await interaction.response.send_message(thanks, ephemeral=True)
-            else:
-                await interaction.response.send_message(
-                    "Only the person this mix was made for can rate it.", ephemeral=True
-                )
-
-        return callback
-
-    async def _new_mix(self, interaction: discord.Interaction) -> None:
-        self.pipeline.check(self.session_id, interaction.user.id)
-        await interaction.response.defer(thinking=True)
-        await send_mix(interaction, self.pipeline, self.session_id)

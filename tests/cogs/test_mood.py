@@ -4,17 +4,22 @@ file and the conversation view; bad photos raise the typed error that the one er
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+import logging
+import threading
+from collections.abc import AsyncIterator, Mapping
+from unittest.mock import AsyncMock, MagicMock
 
 import discord
 import pytest
 from PIL import Image
 
+from bot.client import MoodBot
 from bot.pipeline import MoodPipeline
 from bot.services import Services
 from bot.settings import Settings
-from cogs.mood import MoodCog
-from cogs.utils.views import ConversationView
+from cogs.mood import MoodCog, setup
+from cogs.utils.charts import emotion_chart
+from cogs.utils.views import DYNAMIC_ITEMS, ConversationView
 from inference.errors import ImageTooLarge, NoFaceFound
 from storage.db import Database
 from storage.preferences import PreferencesRepository
@@ -72,7 +77,33 @@ async def test_mood_defers_reads_and_answers_with_embed_chart_and_choices(
     assert isinstance(file, discord.File) and file.filename == "emotions.png"
     assert Image.open(io.BytesIO(file.fp.read())).format == "PNG"
     assert isinstance(view, ConversationView)
-    assert len([c for c in view.children if isinstance(c, discord.ui.Button)]) == 5
+    assert len([c for c in view.children if isinstance(c.item, discord.ui.Button)]) == 5  # type: ignore[attr-defined]
+
+
+async def test_the_chart_is_drawn_off_the_event_loop(cog: MoodCog, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn_on: list[threading.Thread] = []
+
+    def recording_chart(scores: Mapping[str, float]) -> bytes:
+        drawn_on.append(threading.current_thread())
+        return emotion_chart(scores)
+
+    monkeypatch.setattr("cogs.mood.emotion_chart", recording_chart)
+    interaction = mock_interaction(42)
+    await cog.mood.callback(cog, interaction, selfie=mock_attachment(b"photo"), note=None)
+    assert len(drawn_on) == 1 and drawn_on[0] is not threading.current_thread()
+    file = interaction.followup.send.await_args.kwargs["file"]
+    assert Image.open(io.BytesIO(file.fp.read())).format == "PNG"
+
+
+async def test_no_log_line_ties_a_user_to_their_emotion(cog: MoodCog, caplog: pytest.LogCaptureFixture) -> None:
+    # Such a line would outlive /forget-me. Every level is captured, DEBUG included.
+    caplog.set_level(logging.DEBUG)
+    user_id = 987_654_321_012
+    await cog.mood.callback(cog, mock_interaction(user_id), selfie=mock_attachment(b"photo"), note=None)
+    mood_lines = [r.getMessage() for r in caplog.records if r.name == "cogs.mood"]
+    assert mood_lines, "the reading is still logged, without the user"
+    assert not [line for line in mood_lines if str(user_id) in line]
+    assert all(r.levelno <= logging.DEBUG for r in caplog.records if r.name == "cogs.mood")
 
 
 async def test_words_of_crisis_get_the_care_reply_and_no_choices(cog: MoodCog) -> None:
@@ -108,3 +139,13 @@ def test_mood_has_a_per_user_cooldown_and_the_documented_options(cog: MoodCog) -
     assert command.parameters[0].type is discord.AppCommandOptionType.attachment
     assert not command.parameters[1].required and command.parameters[1].max_value == 300
     assert len(command.checks) == 1  # the cooldown; its effect is tested through the tree in tests/bot/test_client.py
+
+
+async def test_setup_registers_the_controls_so_that_old_messages_are_answered_after_a_restart(cog: MoodCog) -> None:
+    bot = MagicMock(spec_set=MoodBot)
+    bot.services = cog.services
+    bot.add_cog = AsyncMock()
+    await setup(bot)
+    bot.add_dynamic_items.assert_called_once_with(*DYNAMIC_ITEMS)
+    added = bot.add_cog.await_args.args[0]
+    assert isinstance(added, MoodCog) and added.services is cog.services

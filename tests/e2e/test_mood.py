@@ -8,8 +8,10 @@ import re
 import pytest
 from PIL import Image
 
+from bot.pipeline import SessionExpired
 from bot.settings import Settings
 from cogs.utils.charts import CHART_FILENAME
+from cogs.utils.views import NOT_YOUR_MIX
 from inference.errors import ImageTooLarge
 from inference.types import EMOTIONS
 from tests.e2e.conftest import StartBot
@@ -175,3 +177,40 @@ async def test_a_photo_over_the_size_limit_is_refused_before_any_work(
         assert callback.type == CHANNEL_MESSAGE and callback.ephemeral  # answered at once: no "thinking..."
         assert callback.data["content"] == ImageTooLarge.user_message
         assert not any(r.path.startswith("/attachments/") for r in discord_double.requests), "never downloaded"
+
+
+async def test_after_a_restart_old_buttons_answer_instead_of_failing(
+    discord_double: FakeDiscord, start_bot: StartBot
+) -> None:
+    async with start_bot():
+        _, reading = await send_selfie(discord_double)
+        press = await discord_double.press(reading, custom_id_starting(reading, "mood:goal:lift:"))
+        playlist = await discord_double.wait_for_followup(press.token, within=30)
+        assert_is_playlist(playlist)
+
+    async with start_bot() as bot:  # a new MoodBot on the same database: the conversation is gone, the mix is kept
+        presses = [
+            await discord_double.press(reading, custom_id_starting(reading, "mood:goal:calm:")),
+            await discord_double.press(reading, custom_id_starting(reading, "mood:feel:"), values=["sad"]),
+            await discord_double.press(reading, custom_id_starting(reading, "mood:more:")),
+            await discord_double.press(playlist, custom_id_starting(playlist, "mix:new:")),
+        ]
+        for sent in presses:
+            ended = await discord_double.wait_for_callback(sent.id)
+            assert ended.type == CHANNEL_MESSAGE and ended.ephemeral, ended
+            assert ended.data["content"] == SessionExpired.user_message
+            assert ended.data["content"].startswith("That conversation has ended")
+
+        thumbs_up = await discord_double.press(playlist, custom_id_starting(playlist, "mix:rate:1:"))
+        thanks = await discord_double.wait_for_callback(thumbs_up.id)
+        assert thanks.type == CHANNEL_MESSAGE and thanks.ephemeral
+        assert thanks.data["content"] == "Glad it works for you: I'll lean that way."
+        stranger = discord_double.make_user("stranger")
+        other = await discord_double.press(playlist, custom_id_starting(playlist, "mix:rate:-1:"), user=stranger)
+        refusal = await discord_double.wait_for_callback(other.id)
+        assert refusal.ephemeral and refusal.data["content"] == NOT_YOUR_MIX
+        assert bot.services.mixes is not None
+        assert [rating for _, rating in await bot.services.mixes.feedback(int(discord_double.default_user["id"]))] == [
+            1
+        ]
+        assert await bot.services.mixes.feedback(int(stranger["id"])) == []
