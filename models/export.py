@@ -118,11 +118,7 @@ def main() -> None:
         "preprocessing": PREPROCESSING,
         "config": config.to_dict(),
         "parameters": int(model.count_params()),
-        "training": {
-            k: state[k]
-            for k in ("best_epoch", "best_val_accuracy", "epochs_done", "train_seconds", "args")
-            if k in state
-        },
+        "training": {k: state[k] for k in TRAINING_RECORD if k in state},
         "checkpoint": args.checkpoint.name,
         "quantization": args.quantize,
         "parity": check,

@@ -1,6 +1,7 @@
 """Train the MoodMix emotion CNN on FER-2013 (Training split; PublicTest for model selection).
 
-    KERAS_BACKEND=tensorflow python -m models.train --data ../shared/data/fer2013 --out ../runs/emotion
+    KERAS_BACKEND=tensorflow python -m models.train --data ../shared/data/fer2013 --out ../runs/emotion --bf16 \
+        --epochs 44
 
 Checkpoints go to --out after every epoch (`last.keras` with the optimizer state, `best.keras` by PublicTest
 accuracy, `state.json`, `history.csv`); running the same command again resumes from `last.keras`.
@@ -73,7 +74,7 @@ def random_erase(images: tf.Tensor, prob: float = 0.5) -> tf.Tensor:
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch: int, train: bool, seed: int) -> tf.data.Dataset:
-    x = images[..., None].astype(np.float32) / 255.0
+    x = images[..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
     y = keras.utils.to_categorical(labels, len(CLASS_NAMES)).astype(np.float32)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if train:
@@ -126,6 +127,17 @@ class Checkpointer(keras.callbacks.Callback):
             writer.writerow([epoch + 1, f"{lr:.6f}", *(f"{logs[k]:.5f}" for k in sorted(logs))])
 
 
+def compile_for_training(model: keras.Model, args: argparse.Namespace) -> None:
+    """SGD with Nesterov momentum and decoupled weight decay on the kernels only (not on batch-norm or biases)."""
+    optimizer = keras.optimizers.SGD(args.lr, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -154,21 +166,22 @@ def main() -> None:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
 
     state_path = args.out / "state.json"
-    state: dict[str, object] = json.loads(state_path.read_text()) if state_path.exists() else {}
-    config = NetConfig()
-    if (args.out / "last.keras").exists():
+    resume = (args.out / "last.keras").exists() and state_path.exists()
+    if resume:
         model = keras.models.load_model(args.out / "last.keras")
+        saved_optimizer = model.optimizer
+        compile_for_training(model, args)
+        # Keras does not save the weight-decay exclusions: rebuild the optimizer with them, then restore its state.
+        model.optimizer.build(model.trainable_variables)
+        for new, old in zip(model.optimizer.variables, saved_optimizer.variables, strict=True):
+            new.assign(old)
+        state: dict[str, object] = json.loads(state_path.read_text())
         initial_epoch = int(state["epochs_done"])  # type: ignore[arg-type]
         print(f"resuming after epoch {initial_epoch}")
     else:
+        config = NetConfig()
         model = build_model(config)
-        optimizer = keras.optimizers.SGD(args.lr, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
-        optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
-        model.compile(
-            optimizer=optimizer,
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
-            metrics=["accuracy"],
-        )
+        compile_for_training(model, args)
         initial_epoch = 0
         state = {
             "config": config.to_dict(),

@@ -1,0 +1,60 @@
+"""Evaluate a Keras checkpoint on a FER-2013 split, with and without test-time augmentation (for model selection).
+
+    KERAS_BACKEND=tensorflow python -m models.evaluate --checkpoint ../runs/emotion/best.keras \\
+        --data ../shared/data/fer2013 --split PublicTest
+
+Tune on PublicTest only; report PrivateTest once, for the shipped model, with `moodmix eval-emotion`, which runs the
+exported LiteRT model exactly as the bot does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras
+import numpy as np
+
+from inference.evaluate import EvalReport, confusion_matrix
+from models.emotion_net import CLASS_NAMES, PREPROCESSING
+from models.fer2013 import SPLITS, load_split
+
+
+def predict(model: keras.Model, images: np.ndarray, tta: bool) -> np.ndarray:
+    """Class probabilities for uint8 faces (N, 48, 48); with `tta`, averaged with the mirrored faces."""
+    x = images[..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
+    probs = model.predict(x, batch_size=512, verbose=0)
+    if tta:
+        probs = (probs + model.predict(x[:, :, ::-1], batch_size=512, verbose=0)) / 2
+    return np.asarray(probs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--split", choices=SPLITS[1:], default="PublicTest")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    model = keras.models.load_model(args.checkpoint, compile=False)
+    images, labels = load_split(args.data, args.split)
+    reports = {
+        name: EvalReport(
+            args.split, CLASS_NAMES, confusion_matrix(labels, predict(model, images, tta).argmax(1), len(CLASS_NAMES))
+        )
+        for name, tta in (("plain", False), ("mirror TTA", True))
+    }
+    if args.json:
+        print(json.dumps({name: report.to_dict() for name, report in reports.items()}))
+        return
+    for name, report in reports.items():
+        print(f"== {args.checkpoint.name}, {name}\n{report.format()}\n")
+
+
+if __name__ == "__main__":
+    main()
