@@ -70,16 +70,13 @@ class FerMiniXception:
     """
 
     def __init__(self, model_path: Path, class_names: tuple[str, ...], *, num_threads: int = 1) -> None:
-        from ai_edge_litert.interpreter import Interpreter
+        from inference.classifier import LiteRTRunner
 
         if sorted(class_names) != sorted(FER_CLASS_NAMES):
             raise ValueError(f"fer's classes {FER_CLASS_NAMES} do not match ours {class_names}")
         self._class_names = class_names
         self._columns = [FER_CLASS_NAMES.index(name) for name in class_names]
-        self._interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._batch = 0
+        self._runner = LiteRTRunner(model_path, num_threads=num_threads)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -98,15 +95,7 @@ class FerMiniXception:
         size = (FER_INPUT_SIZE, FER_INPUT_SIZE)
         resized = np.stack([cv2.resize(face, size) for face in faces]).astype(np.float32)
         inputs = ((resized / 255.0 - 0.5) * 2.0)[..., np.newaxis]
-        if len(inputs) != self._batch:
-            # The file is exported for one face; LiteRT re-plans it for any batch size.
-            self._interpreter.resize_tensor_input(self._input, list(inputs.shape))
-            self._interpreter.allocate_tensors()
-            self._batch = len(inputs)
-        self._interpreter.set_tensor(self._input, inputs)
-        self._interpreter.invoke()
-        probs = np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
-        return probs[:, self._columns]
+        return self._runner.run(inputs)[:, self._columns]
 
 
 @dataclass

@@ -36,6 +36,32 @@ def shipped_model_path() -> Path:
     return Path(str(resources.files("models").joinpath(*_ARTIFACTS)))
 
 
+class LiteRTRunner:
+    """One LiteRT interpreter, safe to call from any thread, for batches of any size.
+
+    A LiteRT interpreter is not thread-safe: calls are serialised by a lock. Tensors are re-allocated only when the
+    batch size changes, the expensive part of a call.
+    """
+
+    def __init__(self, model_path: Path, *, num_threads: int = 1) -> None:
+        self._interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._batch = 0  # the batch size the tensors are allocated for; 0 until the first call
+        self._lock = threading.Lock()
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """The model's first output for `inputs` (batch first), as float32."""
+        with self._lock:
+            if len(inputs) != self._batch:
+                self._interpreter.resize_tensor_input(self._input, list(inputs.shape))
+                self._interpreter.allocate_tensors()
+                self._batch = len(inputs)
+            self._interpreter.set_tensor(self._input, inputs)
+            self._interpreter.invoke()
+            return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
+
+
 class EmotionClassifier:
     """The LiteRT emotion model, loaded once.
 
@@ -58,11 +84,7 @@ class EmotionClassifier:
         self._scale = float(preprocessing["scale"])
         self._dtype = np.dtype(preprocessing.get("dtype", "float32"))
         self.tta = tta
-        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._batch = 0  # the batch size the tensors are allocated for; 0 until the first call
-        self._lock = threading.Lock()
+        self._runner = LiteRTRunner(path, num_threads=num_threads)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -81,15 +103,7 @@ class EmotionClassifier:
             raise ValueError(f"expected uint8 faces of shape (N>0, {size}, {size}), got {faces.dtype} {faces.shape}")
         batch = np.concatenate([faces, faces[:, :, ::-1]]) if self.tta else faces
         inputs = (batch.astype(self._dtype) * self._dtype.type(self._scale))[..., np.newaxis]
-        with self._lock:
-            if len(inputs) != self._batch:
-                # Re-allocating is the expensive part of a call: do it only when the batch size changes.
-                self._interpreter.resize_tensor_input(self._input, list(inputs.shape))
-                self._interpreter.allocate_tensors()
-                self._batch = len(inputs)
-            self._interpreter.set_tensor(self._input, inputs)
-            self._interpreter.invoke()
-            probs = np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
+        probs = self._runner.run(inputs)
         if self.tta:
             probs = (probs[: len(faces)] + probs[len(faces) :]) / 2.0
         # An int8 model's outputs are multiples of 1/256 whose sum drifts from 1 by a few steps: renormalise.
