@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from bot.client import MoodBot, point_discord_at
 from bot.log import setup_logging
 from bot.pipeline import MixResult, MoodPipeline
-from bot.services import Services, build_services
+from bot.services import Services, build_services, load_catalog
 from bot.settings import Settings
 from inference.classifier import EmotionClassifier
 from inference.errors import ImageTooLarge, InferenceError, ModelUnavailable
@@ -45,7 +45,7 @@ from models.fer2013 import load_split, split_file
 from mood.conversation import ChooseGoal, Turn
 from mood.profile import Goal
 from mood.rules import suggested_goal
-from music.catalog import Catalog, format_stats
+from music.catalog import CatalogError, format_stats
 from music.links import spotify_search_url
 from storage.preferences import MAX_ARTISTS, Preferences
 
@@ -161,7 +161,10 @@ def _try(args: argparse.Namespace) -> int:
 
 
 async def _try_all(settings: Settings, args: argparse.Namespace) -> int:
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except CatalogError as error:
+        return _fail(f"MOODMIX_CATALOG_PATH: {error}")
     try:
         language = args.language.strip().lower() if args.language else None
         languages = [code for code, _ in services.catalog.languages()]
@@ -319,6 +322,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fail("Discord refused DISCORD_TOKEN. Copy the bot token again from the Developer Portal.")
     except ModelUnavailable as error:
         return _fail(_masked(f"{error.user_message} ({error.detail})", secrets))
+    except CatalogError as error:
+        return _fail(f"MOODMIX_CATALOG_PATH: {error}")
     # aiohttp's connection errors are OSErrors too: this clause must come first to name Discord.
     except aiohttp.ClientError as error:
         return _fail(_masked(f"cannot reach Discord at {settings.discord_api_base}: {error}", secrets))
@@ -363,7 +368,12 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 def _catalog_stats(args: argparse.Namespace) -> int:
-    stats = Catalog.builtin().stats()
+    try:
+        stats = load_catalog(_settings()).stats()
+    except ValidationError as error:
+        return _fail(f"invalid settings: {_first_error(error)}")
+    except CatalogError as error:
+        return _fail(str(error))
     print(json.dumps(stats.to_dict(), ensure_ascii=False) if args.json else format_stats(stats))
     return 0
 

@@ -155,9 +155,16 @@ def build_spotify(settings: Settings, db: Database | None) -> SpotifyService | N
     )
 
 
+def load_catalog(settings: Settings) -> Catalog:
+    """The catalog MOODMIX_CATALOG_PATH names (raising CatalogError for a bad file), else the built-in one."""
+    if settings.moodmix_catalog_path is None:
+        return Catalog.builtin()
+    return Catalog.from_csv(settings.moodmix_catalog_path, default_language=settings.moodmix_catalog_language)
+
+
 def build_services(settings: Settings, db: Database | None = None) -> Services:
     """Build every service once. With `db`, preferences and mixes are kept there; without, nothing is stored."""
-    catalog = Catalog.builtin()
+    catalog = load_catalog(settings)
     reader = EmotionReader(
         max_bytes=settings.max_image_bytes,
         max_pixels=settings.max_image_pixels,

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # Fernet key (urlsafe base64, 32 bytes) that encrypts Spotify tokens at rest.
     moodmix_secret_key: SecretStr | None = None
 
+    # Music: a catalog of your own (our columns or a public Spotify dataset's) instead of the built-in one
+    moodmix_catalog_path: Path | None = None
+    moodmix_catalog_language: str = "und"  # for a catalog without a language column (ISO 639-1)
+
     # Inference
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)

@@ -389,3 +389,36 @@ def test_neither_the_cli_nor_the_bot_imports_tensorflow_or_keras() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
+
+
+KAGGLE_CSV = """track_id,artists,album_name,track_name,popularity,valence,energy,tempo,track_genre
+1,Lena Raine,Celeste,Resurrections,50,0.35,0.62,140,video game
+2,Lena Raine,Celeste,First Steps,48,0.55,0.30,0,video game
+3,Kenji Yamamoto;Minako Hamano,Super Metroid,Brinstar,40,0.50,0.70,120,video game
+"""
+
+
+def test_an_imported_catalog_replaces_the_builtin_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = tmp_path / "dataset.csv"
+    dataset.write_text(KAGGLE_CSV, encoding="utf-8")
+    monkeypatch.setenv("MOODMIX_CATALOG_PATH", str(dataset))
+    monkeypatch.setenv("MOODMIX_CATALOG_LANGUAGE", "en")
+    assert main(["catalog", "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["total"] == 3
+    assert stats["languages"] == {"en": 3}
+
+
+def test_a_bad_imported_catalog_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = tmp_path / "bad.csv"
+    dataset.write_text(KAGGLE_CSV.replace("0.35", "1.35"), encoding="utf-8")
+    monkeypatch.setenv("MOODMIX_CATALOG_PATH", str(dataset))
+    assert main(["catalog", "stats"]) == 2
+    assert main(["try", "--sample"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2
+    assert all("line 2" in line and "valence" in line for line in err)
