@@ -241,7 +241,7 @@ def table(columns: list[Contender], header: str, notes: list[str]) -> str:
 def run(args: argparse.Namespace) -> int:
     from bench.pipeline import pin_to_one_core
     from inference.evaluate import evaluate
-    from models.fer2013 import load_split
+    from models.fer_data import load_split
 
     images, labels = load_split(args.data, args.split)
     fer_model, fer_note = find_fer_model(args.fer_model)

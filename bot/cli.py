@@ -41,7 +41,7 @@ from inference.classifier import EmotionClassifier
 from inference.errors import ImageTooLarge, InferenceError, ModelUnavailable
 from inference.evaluate import evaluate
 from inference.types import EmotionReading
-from models.fer2013 import load_split, split_file
+from models.fer_data import load_split, split_file
 from mood.conversation import ChooseGoal, Turn
 from mood.profile import Goal
 from mood.rules import suggested_goal
@@ -391,7 +391,7 @@ def _eval_emotion(args: argparse.Namespace) -> int:
     try:
         images, labels = load_split(path, args.split, class_names=model.class_names)
         report = evaluate(model, images, labels, args.split)
-    # What reading a damaged, cut-short or wrong file raises (models.fer2013 says which), and the data checks.
+    # What reading a damaged, cut-short or wrong file raises (models.fer_data says which), and the data checks.
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
         return _fail(f"cannot evaluate on {path}: {error}")
     print(json.dumps(report.to_dict()) if args.json else report.format())

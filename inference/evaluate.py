@@ -1,6 +1,6 @@
 """Score an emotion model on labelled faces: accuracy, macro-F1, per-class recall and the confusion matrix.
 
-`moodmix eval-emotion` reads a FER-2013 split (models.fer2013, in the command line: this layer takes arrays, not
+`moodmix eval-emotion` reads a FER-2013 split (models.fer_data, in the command line: this layer takes arrays, not
 files) and passes it here with the classifier the bot itself runs, so that the figures are the bot's own: the same
 preprocessing and the same LiteRT runtime."""
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from inference.evaluate import EvalReport, confusion_matrix
 from models.emotion_net import CLASS_NAMES, PREPROCESSING
-from models.fer2013 import SPLITS, load_split
+from models.fer_data import SPLITS, load_split
 
 
 def predict(model: keras.Model, images: np.ndarray, tta: bool) -> np.ndarray:

@@ -26,7 +26,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 from models.emotion_net import CLASS_NAMES, INPUT_SIZE, PREPROCESSING, NetConfig, build_model
-from models.fer2013 import load_split
+from models.fer_data import load_split
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 FLOAT_TOLERANCE = 1e-4

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from models.emotion_net import CLASS_NAMES, PREPROCESSING, NetConfig, build_model
-from models.fer2013 import load_split
+from models.fer_data import load_split
 
 
 def class_weights(labels: np.ndarray, power: float) -> dict[int, float]:

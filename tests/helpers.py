@@ -179,3 +179,13 @@ def mock_attachment(data: bytes, *, size: int | None = None, filename: str = "se
     attachment.content_type = "image/jpeg"
     attachment.read = AsyncMock(return_value=data)
     return attachment
+
+
+class Clock:
+    """A clock a test sets by hand (`clock.now = ...`), for code that takes `clock=`."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.pipeline import (
@@ -17,24 +15,9 @@ from bot.pipeline import (
 from inference.errors import NoFaceFound
 from mood.conversation import ChooseGoal, CorrectEmotion, TellMore
 from mood.profile import Goal
-from storage.db import Database
 from storage.mixes import MixRepository
 from storage.preferences import Preferences
-from tests.helpers import FakeEngine, FakeReader, FakeRecommender, profile, reading
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def mixes() -> AsyncIterator[MixRepository]:
-    async with await Database.open(":memory:") as db:
-        yield MixRepository(db.conn)
+from tests.helpers import Clock, FakeEngine, FakeReader, FakeRecommender, profile, reading
 
 
 def make(mixes: MixRepository | None = None, **kwargs: object) -> tuple[MoodPipeline, FakeEngine, FakeRecommender]:

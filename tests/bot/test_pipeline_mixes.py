@@ -4,24 +4,15 @@ with the real mix repository and, where the effect on the music is checked, the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.pipeline import MAX_MIXES, MoodPipeline, TooManyMixes
 from mood.conversation import ChooseGoal, TellMore
 from mood.profile import Goal
 from music.recommender import Recommender
-from storage.db import Database
 from storage.mixes import SKIPPED, MixRepository
 from tests.helpers import FakeEngine, FakeReader, FakeRecommender, reading
 from tests.music.test_recommender import grid_catalog
-
-
-@pytest.fixture
-async def mixes() -> AsyncIterator[MixRepository]:
-    async with await Database.open(":memory:") as db:
-        yield MixRepository(db.conn)
 
 
 def pipeline(mixes: MixRepository | None, recommender: FakeRecommender | Recommender) -> MoodPipeline:

@@ -224,7 +224,7 @@ def test_a_large_tight_face_crop_is_found_in_a_padded_copy(astronaut: Image.Imag
 @pytest.fixture
 def public_test_faces() -> np.ndarray:
     """40 PublicTest faces (a fixed sample), when FER-2013 is present."""
-    from models.fer2013 import load_split
+    from models.fer_data import load_split
     from tests.models.conftest import FER_DIR
 
     if not (FER_DIR / "fer2013_test.npz").exists():

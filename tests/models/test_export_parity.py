@@ -14,7 +14,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from inference.classifier import EmotionClassifier
 from inference.types import EMOTIONS
-from models.fer2013 import load_split
+from models.fer_data import load_split
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "models" / "artifacts"
 MAX_TFLITE_BYTES = 10 * 1024 * 1024  # the limit

@@ -20,6 +20,7 @@ from storage.spotify import (
     SpotifyLinkRepository,
 )
 from tests.fakes.spotify_server import raw_database_bytes
+from tests.helpers import Clock
 
 TOKEN = {
     "access_token": "BQAccessTokenPlaintextMarker123",
@@ -27,14 +28,6 @@ TOKEN = {
     "expires_at": 2_000_000_000,
     "scope": "playlist-modify-private playlist-modify-public",
 }
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

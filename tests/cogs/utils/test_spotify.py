@@ -5,15 +5,7 @@ from __future__ import annotations
 from unittest.mock import AsyncMock, MagicMock
 
 from cogs.utils.spotify import LINKED_PROMPT, PROMPT_LIFETIME_SECONDS, LinkPrompts
-from tests.helpers import mock_interaction
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import Clock, mock_interaction
 
 
 def prompt(user_id: int) -> MagicMock:
@@ -23,7 +15,7 @@ def prompt(user_id: int) -> MagicMock:
 
 
 async def test_a_completed_link_turns_the_reply_into_linked_without_its_button() -> None:
-    prompts = LinkPrompts(clock=Clock())
+    prompts = LinkPrompts(clock=Clock(100.0))
     asked = prompt(1)
     prompts.remember(asked)
     assert await prompts.mark_linked(1) is True
@@ -33,7 +25,7 @@ async def test_a_completed_link_turns_the_reply_into_linked_without_its_button()
 
 
 async def test_only_the_latest_reply_of_a_user_is_edited() -> None:
-    prompts = LinkPrompts(clock=Clock())
+    prompts = LinkPrompts(clock=Clock(100.0))
     older, newer = prompt(1), prompt(1)
     prompts.remember(older)
     prompts.remember(newer)
@@ -43,7 +35,7 @@ async def test_only_the_latest_reply_of_a_user_is_edited() -> None:
 
 
 async def test_a_reply_past_its_interactions_lifetime_is_left_alone_and_forgotten() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     prompts = LinkPrompts(clock=clock)
     stale = prompt(1)
     prompts.remember(stale)

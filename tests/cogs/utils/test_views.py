@@ -6,7 +6,6 @@ discord.py rebuilds from a custom_id alone (`rebuilt`: after the conversation en
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -30,26 +29,11 @@ from cogs.utils.views import (
 from inference.types import EMOTIONS
 from mood.conversation import ChooseGoal, CorrectEmotion, TellMore
 from mood.profile import Goal
-from storage.db import Database
 from storage.mixes import MixRepository
-from tests.helpers import FakeEngine, FakeReader, FakeRecommender, mock_interaction, reading
+from tests.helpers import Clock, FakeEngine, FakeReader, FakeRecommender, mock_interaction, reading
 
 OWNER = 42
 Control = discord.ui.DynamicItem[Any]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def mixes() -> AsyncIterator[MixRepository]:
-    async with await Database.open(":memory:") as db:
-        yield MixRepository(db.conn)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""models.fer2013: the splits follow the usage codes, and a file that is not FER-2013 as the README describes it
+"""models.fer_data: the splits follow the usage codes, and a file that is not FER-2013 as the README describes it
 is refused with a clear ValueError (or the archive errors the module names) instead of turning into wrong data."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.fer2013 import load_split, split_file
+from models.fer_data import load_split, split_file
 
 NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
