@@ -22,7 +22,7 @@ import stat
 import sys
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,7 +33,7 @@ import discord
 from pydantic import ValidationError
 
 from bot.client import MoodBot, point_discord_at
-from bot.log import setup_logging
+from bot.log import mask, setup_logging
 from bot.pipeline import MixResult, MoodPipeline
 from bot.services import Services, build_services, load_catalog
 from bot.settings import Settings
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start the Discord bot (settings from the environment and .env)")
     run.set_defaults(handler=_run)
 
-    catalog = commands.add_parser("catalog", help="the built-in music catalog")
+    catalog = commands.add_parser("catalog", help="the music catalog in use (built-in, or MOODMIX_CATALOG_PATH)")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="COMMAND")
     stats = catalog_commands.add_parser("stats", help="tracks by language, genre and decade")
     stats.add_argument("--json", action="store_true")
@@ -196,7 +196,7 @@ async def _try_one(
 ) -> dict[str, Any]:
     """Everything /mood would show for one photo, as a JSON-ready dict (or its error)."""
     try:
-        reading = await pipeline.read(item.read(max_bytes))
+        reading = await pipeline.read(await asyncio.to_thread(item.read, max_bytes))
     except _InputError as error:
         return {"file": item.name, "error": {"code": error.code, "message": error.message}}
     except InferenceError as error:
@@ -321,32 +321,24 @@ def _run(args: argparse.Namespace) -> int:
     except discord.LoginFailure:
         return _fail("Discord refused DISCORD_TOKEN. Copy the bot token again from the Developer Portal.")
     except ModelUnavailable as error:
-        return _fail(_masked(f"{error.user_message} ({error.detail})", secrets))
+        return _fail(mask(f"{error.user_message} ({error.detail})", secrets))
     except CatalogError as error:
         return _fail(f"MOODMIX_CATALOG_PATH: {error}")
     # aiohttp's connection errors are OSErrors too: this clause must come first to name Discord.
     except aiohttp.ClientError as error:
-        return _fail(_masked(f"cannot reach Discord at {settings.discord_api_base}: {error}", secrets))
+        return _fail(mask(f"cannot reach Discord at {settings.discord_api_base}: {error}", secrets))
     except sqlite3.Error as error:
-        return _fail(_masked(f"cannot use the database {settings.moodmix_db_path}: {error}", secrets))
+        return _fail(mask(f"cannot use the database {settings.moodmix_db_path}: {error}", secrets))
     except discord.DiscordException as error:
-        return _fail(_masked(f"Discord would not start the bot: {type(error).__name__}: {error}", secrets))
+        return _fail(mask(f"Discord would not start the bot: {type(error).__name__}: {error}", secrets))
     except OSError as error:
-        return _fail(_masked(f"could not start: {type(error).__name__}: {error}", secrets))
+        return _fail(mask(f"could not start: {type(error).__name__}: {error}", secrets))
     return 0
 
 
 async def _serve(settings: Settings, token: str) -> None:
     async with MoodBot(settings) as bot:
         await bot.start(token)
-
-
-def _masked(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret in it replaced by `***` (an error may quote a URL or a request that holds one)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -385,7 +377,7 @@ def _eval_emotion(args: argparse.Namespace) -> int:
     try:
         # The model first: the split's labels are checked against its class order.
         model = EmotionClassifier()
-    except (OSError, ValueError, KeyError) as error:
+    except Exception as error:  # as the reader does: whatever LiteRT raises for a broken file, say it in one line
         return _fail(f"the emotion model cannot be loaded: {type(error).__name__}: {error}")
     path = split_file(args.npz, args.split)
     try:

@@ -9,19 +9,22 @@ from collections.abc import Iterable
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret replaced by `***`, longest first so that a secret containing another goes whole."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 class OneLineFormatter(logging.Formatter):
     """Formats a record on one line and replaces every known secret with `***`."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__(_FORMAT)
-        # Longest first, so that a secret containing another is masked whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._secrets = tuple(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record).replace("\r", "").replace("\n", " | ")
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return mask(super().format(record).replace("\r", "").replace("\n", " | "), self._secrets)
 
 
 def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> None:

@@ -33,7 +33,7 @@ class NotAnImage(ImageError):
 
 class ImageTooLarge(ImageError):
     code = "too_large"
-    user_message = "That photo is too large. Send one under 10 MB and 40 megapixels."
+    user_message = "That photo is too large for me. Send a smaller one: an ordinary phone photo is fine."
 
 
 class UnreadableImage(ImageError):

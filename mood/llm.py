@@ -249,7 +249,11 @@ class LLMConversation:
         async with self._lock:
             fallback = await self._rules.start()
             care = needs_care(self._context.note)
-            catalog = self._catalog_sample(fallback.profile.current) if self._catalog_sample and not care else ()
+            catalog = (
+                await asyncio.to_thread(self._catalog_sample, fallback.profile.current)  # scans the whole catalog
+                if self._catalog_sample and not care
+                else ()
+            )
             message = start_message(self._context, catalog[:CATALOG_SAMPLE_SIZE], withhold_note=care)
             return await self._turn(message, fallback, care=care)
 

@@ -30,7 +30,6 @@ from typing import TypeVar
 
 from music.types import Track, normalise, song_key
 
-COLUMNS = ("title", "artist", "language", "genres", "year", "valence", "energy", "tempo")
 UNKNOWN_YEAR = 0  # a source without a release year (the Kaggle "Spotify Tracks Dataset" has none)
 UNDETERMINED_LANGUAGE = "und"  # ISO 639-2 "undetermined": no language preference ever matches it
 INSTRUMENTAL = "zxx"  # ISO 639-2 "no linguistic content"
@@ -51,6 +50,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "energy": ("energy",),
     "tempo": ("tempo",),
 }
+COLUMNS = tuple(_ALIASES)  # our own CSV header, in order
 _REQUIRED = ("title", "artist", "valence", "energy")
 # Names of one genre that differ by more than case, accents, spaces and punctuation (which `genre_key` folds
 # anyway): the squashed form of a name -> that of the name the shipped catalog uses.
@@ -264,11 +264,20 @@ class Catalog:
 
     def languages(self) -> list[tuple[str, int]]:
         """(language code, number of songs), most songs first, then by code."""
-        return _most_first(Counter(track.language for track in self._tracks))
+        return list(self._languages)
 
     def artists(self) -> list[str]:
         """Every artist name once, in alphabetical order as people read it."""
-        return sorted({track.artist for track in self._tracks}, key=lambda name: (normalise(name), name))
+        return list(self._artists)
+
+    @functools.cached_property
+    def _languages(self) -> tuple[tuple[str, int], ...]:
+        # Computed once: /prefs autocompletes from these on every keystroke, and a catalog never changes.
+        return tuple(_most_first(Counter(track.language for track in self._tracks)))
+
+    @functools.cached_property
+    def _artists(self) -> tuple[str, ...]:
+        return tuple(sorted({track.artist for track in self._tracks}, key=lambda name: (normalise(name), name)))
 
     def stats(self) -> CatalogStats:
         """Counts by language, genre, decade and mood quadrant."""

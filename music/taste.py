@@ -100,6 +100,3 @@ class Taste:
 
     def likes_artist(self, artist: str) -> bool:
         return normalise(artist) in self.liked_artists
-
-    def dislikes_artist(self, artist: str) -> bool:
-        return normalise(artist) in self.disliked_artists

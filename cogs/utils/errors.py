@@ -6,6 +6,7 @@ The command tree (`bot.client.MoodTree.on_error`), the views and the modals all 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 import discord
 from discord import app_commands
@@ -49,3 +50,12 @@ async def reply_error(interaction: discord.Interaction, error: BaseException) ->
         await interaction.followup.send(message, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not send the error reply to user %s", interaction.user.id, exc_info=True)
+
+
+async def answer_press(interaction: discord.Interaction, press: Awaitable[None]) -> None:
+    """Run a press; any failure becomes the one short ephemeral reply. discord.py only logs what a dynamic item's
+    callback raises (no view's `on_error` runs), and the user would be left with "This interaction failed"."""
+    try:
+        await press
+    except Exception as error:
+        await reply_error(interaction, error)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
-from cogs.utils.errors import reply_error
+from cogs.utils.errors import answer_press
 from music.spotify import SaveResult, SpotifyNotConfigured, SpotifyNotLinked
 from music.types import SongIdea
 
@@ -105,10 +105,7 @@ class SaveToSpotifyButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Check the mix and the link (answering at once when one is missing), then save in the background."""
-        try:
-            await self._save(interaction)
-        except Exception as error:  # every failure becomes a short ephemeral reply
-            await reply_error(interaction, error)
+        await answer_press(interaction, self._save(interaction))
 
     async def _save(self, interaction: discord.Interaction) -> None:
         services = cast("MoodBot", interaction.client).services

@@ -11,14 +11,13 @@ mix, for its owner only. Only the modal is tied to the running bot (it lives as 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
 from bot.pipeline import MAX_AGE_SECONDS, MoodPipeline
 from cogs.utils.embeds import care_embed, playlist_embed
-from cogs.utils.errors import reply_error
+from cogs.utils.errors import answer_press, reply_error
 from cogs.utils.spotify import SaveToSpotifyButton, saving_offered
 from inference.types import EMOTIONS
 from mood.conversation import ChooseGoal, CorrectEmotion, TellMore, UserEvent
@@ -71,15 +70,6 @@ def _pipeline(interaction: discord.Interaction) -> MoodPipeline:
     return cast("MoodBot", interaction.client).services.pipeline
 
 
-async def _answer(interaction: discord.Interaction, press: Awaitable[None]) -> None:
-    """Run a press; any failure becomes the one short ephemeral reply. discord.py only logs what a dynamic item's
-    callback raises (no view's `on_error` runs), and the user would be left with "This interaction failed"."""
-    try:
-        await press
-    except Exception as error:
-        await reply_error(interaction, error)
-
-
 class GoalButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=rf"mood:goal:(?P<goal>{'|'.join(goal.value for goal in Goal)}):{_SESSION}",
@@ -107,7 +97,7 @@ class GoalButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         event = ChooseGoal(self.goal)
-        await _answer(interaction, continue_conversation(interaction, self.pipeline, self.session_id, event))
+        await answer_press(interaction, continue_conversation(interaction, self.pipeline, self.session_id, event))
 
 
 class FeelSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"mood:feel:{_SESSION}"):
@@ -134,7 +124,7 @@ class FeelSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"moo
 
     async def callback(self, interaction: discord.Interaction) -> None:
         event = CorrectEmotion(self.item.values[0])
-        await _answer(interaction, continue_conversation(interaction, self.pipeline, self.session_id, event))
+        await answer_press(interaction, continue_conversation(interaction, self.pipeline, self.session_id, event))
 
 
 class TellMoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"mood:more:{_SESSION}"):
@@ -156,7 +146,7 @@ class TellMoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf
         return cls(_pipeline(interaction), match["session_id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _answer(interaction, self._open_modal(interaction))
+        await answer_press(interaction, self._open_modal(interaction))
 
     async def _open_modal(self, interaction: discord.Interaction) -> None:
         self.pipeline.check(self.session_id, interaction.user.id)
@@ -183,7 +173,7 @@ class RateButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"mix
         return cls(_pipeline(interaction), match["mix_id"], int(match["rating"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _answer(interaction, self._rate(interaction))
+        await answer_press(interaction, self._rate(interaction))
 
     async def _rate(self, interaction: discord.Interaction) -> None:
         if not await self.pipeline.rate(interaction.user.id, self.mix_id, self.rating):
@@ -215,7 +205,7 @@ class NewMixButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"m
         return cls(_pipeline(interaction), match["session_id"], match["mix_id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _answer(interaction, self._new_mix(interaction))
+        await answer_press(interaction, self._new_mix(interaction))
 
     async def _new_mix(self, interaction: discord.Interaction) -> None:
         self.pipeline.check(self.session_id, interaction.user.id)
