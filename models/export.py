@@ -31,7 +31,7 @@ from models.fer_data import load_split
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 FLOAT_TOLERANCE = 1e-4
 MIN_TOP1_AGREEMENT = 0.97
-TRAINING_RECORD = ("best_epoch", "best_val_accuracy", "epochs_done", "train_seconds", "args", "resumes")
+TRAINING_RECORD = ("best_epoch", "best_val_accuracy", "epochs_done", "train_seconds", "args", "resumes", "init")
 
 
 def float32_copy(trained: keras.Model, config: NetConfig) -> keras.Model:

@@ -1,0 +1,105 @@
+"""models.train on a tiny synthetic FER-2013: checkpoints every epoch, resumes where it stopped, and starts a new
+run from another run's weights (--init) while keeping that run's record."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras", reason="training needs the train extra (pip install '.[train]')")
+pytest.importorskip("tensorflow", reason="training needs the train extra (pip install '.[train]')")
+
+import keras
+
+from models import train
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "fer"
+    folder.mkdir()
+    np.savez(
+        folder / "fer2013_train.npz",
+        images=rng.integers(0, 256, (128, 48, 48), dtype=np.uint8),
+        labels=np.arange(128) % 7,
+    )
+    np.savez(
+        folder / "fer2013_test.npz",
+        images=rng.integers(0, 256, (40, 48, 48), dtype=np.uint8),
+        labels=np.arange(40) % 7,
+        usage=np.array([1, 2] * 20),
+    )
+    return folder
+
+
+def run(monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> None:
+    monkeypatch.setattr(sys, "argv", ["train", *map(str, args)])
+    train.main()
+
+
+def history(out: Path) -> list[dict[str, str]]:
+    with (out / "history.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def kernels(model: Any) -> list[np.ndarray]:
+    return [keras.ops.convert_to_numpy(w) for w in model.weights if w.path.endswith("kernel")]
+
+
+def test_a_run_checkpoints_every_epoch_and_resumes_where_it_stopped(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    common = ("--data", data, "--out", out, "--batch", "32", "--lr", "0.01", "--warmup", "1")
+    run(monkeypatch, *common, "--epochs", "1")
+    assert {p.name for p in out.iterdir()} == {"last.keras", "best.keras", "state.json", "history.csv"}
+    assert json.loads((out / "state.json").read_text())["epochs_done"] == 1
+
+    run(monkeypatch, *common, "--epochs", "3")
+    state = json.loads((out / "state.json").read_text())
+    assert state["epochs_done"] == 3 and 1 <= state["best_epoch"] <= 3
+    rows = history(out)
+    assert [row["epoch"] for row in rows] == ["1", "2", "3"]
+    # The schedule goes on from epoch 2 (cosine after one warm-up epoch), not from the start.
+    assert [float(row["lr"]) for row in rows] == pytest.approx([train.cosine_lr(e, 3, 0.01, 1) for e in range(3)])
+
+
+def test_init_starts_a_new_run_from_another_runs_weights(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    run(monkeypatch, "--data", data, "--out", first, "--batch", "32", "--epochs", "1")
+    # A learning rate too small to move the weights: what comes out is what went in.
+    run(monkeypatch, "--data", data, "--out", second, "--batch", "32", "--epochs", "1", "--lr", "1e-12")
+    run(
+        monkeypatch,
+        "--data",
+        data,
+        "--out",
+        tmp_path / "third",
+        "--batch",
+        "32",
+        "--epochs",
+        "1",
+        "--lr",
+        "1e-12",
+        "--init",
+        first / "last.keras",
+    )
+    start = kernels(keras.models.load_model(first / "last.keras"))
+    fresh = kernels(keras.models.load_model(second / "last.keras"))
+    warm = kernels(keras.models.load_model(tmp_path / "third" / "last.keras"))
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, warm, strict=True))
+    assert not all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, fresh, strict=True))
+
+    record = json.loads((tmp_path / "third" / "state.json").read_text())
+    assert record["init"]["checkpoint"] == str(first / "last.keras")
+    assert record["init"]["epochs_done"] == 1  # the first run's own record travels with the new run
+    assert record["epochs_done"] == 1
