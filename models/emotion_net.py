@@ -8,6 +8,7 @@ the resize and the division by 255 that `PREPROCESSING` records.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import keras
 from keras import layers
@@ -36,6 +37,12 @@ class NetConfig:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> NetConfig:
+        """The config `to_dict` wrote, back from JSON (where its tuples became lists)."""
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
+        return cls(**fields)
 
 
 def conv_bn_relu(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:

@@ -93,7 +93,7 @@ def main() -> None:
 
     trained = keras.models.load_model(args.checkpoint, compile=False)
     state = json.loads((args.run / "state.json").read_text()) if args.run else {}
-    config = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.get("config", {}).items()})
+    config = NetConfig.from_dict(state.get("config", {}))
     model = float32_copy(trained, config)
     images, _ = load_split(args.data, "Training")
     pick = np.random.default_rng(0).permutation(len(images))

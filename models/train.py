@@ -189,7 +189,10 @@ def main() -> None:
         initial_epoch = int(state["epochs_done"])  # type: ignore[arg-type]
         print(f"resuming after epoch {initial_epoch}")
     else:
-        config = NetConfig()
+        # With --init, the network and the record of the run the weights come from (its state.json, when there).
+        init_path = args.init.parent / "state.json" if args.init else None
+        init_state = json.loads(init_path.read_text()) if init_path and init_path.exists() else {}
+        config = NetConfig.from_dict(init_state["config"]) if "config" in init_state else NetConfig()
         model = build_model(config)
         if args.init:
             model.load_weights(args.init)
@@ -201,12 +204,8 @@ def main() -> None:
             "class_names": list(CLASS_NAMES),
             "args": {k: str(v) for k, v in vars(args).items()},
         }
-        if args.init:  # keep the record of the run the weights came from
-            init_state = args.init.parent / "state.json"
-            state["init"] = {
-                "checkpoint": str(args.init),
-                **(json.loads(init_state.read_text()) if init_state.exists() else {}),
-            }
+        if args.init:
+            state["init"] = {"checkpoint": str(args.init), **init_state}
     model.summary(print_fn=lambda s, **_: None)
     print(f"{model.count_params()} parameters; training epochs {initial_epoch + 1}..{args.epochs}")
     model.fit(

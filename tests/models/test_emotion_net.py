@@ -35,10 +35,10 @@ def layout(config: NetConfig) -> list[tuple[str, str, tuple[int | None, ...]]]:
 
 
 def test_a_saved_config_rebuilds_the_same_network() -> None:
-    # As an artifact stores it: through JSON, where tuples become lists (models/export.py turns them back).
+    # As an artifact stores it: through JSON, where tuples become lists (NetConfig.from_dict turns them back).
     config = NetConfig(widths=(8, 16, 16, 24), convs_per_stage=(1, 2, 1, 1), dropout=0.3)
     saved = json.loads(json.dumps(config.to_dict()))
-    restored = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+    restored = NetConfig.from_dict(saved)
     assert restored == config
     assert layout(restored) == layout(config)
     assert layout(restored) != layout(NetConfig(widths=(8, 16, 16, 24), convs_per_stage=(1, 1, 1, 1)))
@@ -46,6 +46,6 @@ def test_a_saved_config_rebuilds_the_same_network() -> None:
 
 def test_the_shipped_config_rebuilds_a_network_of_the_shipped_size() -> None:
     metadata = json.loads((ARTIFACTS / "emotion.json").read_text(encoding="utf-8"))
-    config = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in metadata["config"].items()})
+    config = NetConfig.from_dict(metadata["config"])
     assert config.class_names == CLASS_NAMES
     assert build_model(config).count_params() == metadata["parameters"] <= PARAMETER_BUDGET

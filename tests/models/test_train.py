@@ -18,6 +18,7 @@ pytest.importorskip("tensorflow", reason="training needs the train extra (pip in
 import keras
 
 from models import train
+from models.emotion_net import NetConfig, build_model
 
 
 @pytest.fixture
@@ -71,35 +72,27 @@ def test_a_run_checkpoints_every_epoch_and_resumes_where_it_stopped(
     assert [float(row["lr"]) for row in rows] == pytest.approx([train.cosine_lr(e, 3, 0.01, 1) for e in range(3)])
 
 
-def test_init_starts_a_new_run_from_another_runs_weights(
+def test_init_starts_a_new_run_from_another_runs_weights_and_network(
     monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path
 ) -> None:
-    first, second = tmp_path / "first", tmp_path / "second"
-    run(monkeypatch, "--data", data, "--out", first, "--batch", "32", "--epochs", "1")
-    # A learning rate too small to move the weights: what comes out is what went in.
-    run(monkeypatch, "--data", data, "--out", second, "--batch", "32", "--epochs", "1", "--lr", "1e-12")
-    run(
-        monkeypatch,
-        "--data",
-        data,
-        "--out",
-        tmp_path / "third",
-        "--batch",
-        "32",
-        "--epochs",
-        "1",
-        "--lr",
-        "1e-12",
-        "--init",
-        first / "last.keras",
-    )
-    start = kernels(keras.models.load_model(first / "last.keras"))
-    fresh = kernels(keras.models.load_model(second / "last.keras"))
-    warm = kernels(keras.models.load_model(tmp_path / "third" / "last.keras"))
-    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, warm, strict=True))
-    assert not all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, fresh, strict=True))
+    # A finished run with a network of its own (not the default one) and a record of how it went.
+    first = tmp_path / "first"
+    first.mkdir()
+    config = NetConfig(widths=(8, 8, 16, 16), convs_per_stage=(1, 1, 1, 1))
+    keras.utils.set_random_seed(1)
+    build_model(config).save(first / "best.keras")
+    (first / "state.json").write_text(json.dumps({"config": config.to_dict(), "best_epoch": 12, "epochs_done": 20}))
 
-    record = json.loads((tmp_path / "third" / "state.json").read_text())
-    assert record["init"]["checkpoint"] == str(first / "last.keras")
-    assert record["init"]["epochs_done"] == 1  # the first run's own record travels with the new run
+    # A learning rate too small to move the weights: what comes out is what went in.
+    second = tmp_path / "second"
+    run(monkeypatch, "--data", data, "--out", second, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
+        "--init", first / "best.keras")  # fmt: skip
+    start = kernels(keras.models.load_model(first / "best.keras"))
+    warm = kernels(keras.models.load_model(second / "last.keras"))
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, warm, strict=True))
+
+    record = json.loads((second / "state.json").read_text())
+    assert NetConfig.from_dict(record["config"]) == config
+    assert record["init"]["checkpoint"] == str(first / "best.keras")
+    assert record["init"]["best_epoch"] == 12  # the first run's own record travels with the new run
     assert record["epochs_done"] == 1
