@@ -95,6 +95,18 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def stage_widths(text: str) -> tuple[int, ...]:
+    """--widths: one positive channel count per stage of the network, comma-separated."""
+    stages = len(NetConfig().convs_per_stage)
+    try:
+        widths = tuple(int(w) for w in text.split(","))
+    except ValueError:
+        widths = ()
+    if len(widths) != stages or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"give {stages} positive channel counts, like 32,64,128,256")
+    return widths
+
+
 def cosine_lr(epoch: int, total: int, peak: float, warmup: int) -> float:
     if epoch < warmup:
         return peak * (epoch + 1) / warmup
@@ -159,6 +171,12 @@ def main() -> None:
     parser.add_argument("--class-weight-power", type=float, default=0.25)
     parser.add_argument("--bf16", action="store_true", help="mixed bfloat16 (about 1.5x faster on AVX-512 CPUs)")
     parser.add_argument("--erase-prob", type=float, default=0.5, help="share of training images with a blanked box")
+    parser.add_argument(
+        "--widths",
+        type=stage_widths,
+        default=NetConfig().widths,
+        help="channels of the four stages, comma-separated (default 32,64,128,256)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--init", type=Path, help="start a new run (new schedule, fresh optimizer) from this checkpoint's weights"
@@ -192,7 +210,7 @@ def main() -> None:
         # With --init, the network and the record of the run the weights come from (its state.json, when there).
         init_path = args.init.parent / "state.json" if args.init else None
         init_state = json.loads(init_path.read_text()) if init_path and init_path.exists() else {}
-        config = NetConfig.from_dict(init_state["config"]) if "config" in init_state else NetConfig()
+        config = NetConfig.from_dict(init_state["config"]) if "config" in init_state else NetConfig(widths=args.widths)
         model = build_model(config)
         if args.init:
             model.load_weights(args.init)

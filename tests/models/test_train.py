@@ -58,10 +58,13 @@ def test_a_run_checkpoints_every_epoch_and_resumes_where_it_stopped(
     monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    common = ("--data", data, "--out", out, "--batch", "32", "--lr", "0.01", "--warmup", "1")
+    common = ("--data", data, "--out", out, "--batch", "32", "--lr", "0.01", "--warmup", "1", "--widths", "8,8,16,16")
     run(monkeypatch, *common, "--epochs", "1")
     assert {p.name for p in out.iterdir()} == {"last.keras", "best.keras", "state.json", "history.csv"}
-    assert json.loads((out / "state.json").read_text())["epochs_done"] == 1
+    state = json.loads((out / "state.json").read_text())
+    small = NetConfig(widths=(8, 8, 16, 16))
+    assert state["epochs_done"] == 1 and NetConfig.from_dict(state["config"]) == small
+    assert keras.models.load_model(out / "last.keras").count_params() == build_model(small).count_params()
 
     run(monkeypatch, *common, "--epochs", "3")
     state = json.loads((out / "state.json").read_text())
