@@ -179,7 +179,10 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--init", type=Path, help="start a new run (new schedule, fresh optimizer) from this checkpoint's weights"
+        "--init",
+        type=Path,
+        help="start a new run (new schedule, fresh optimizer) from this checkpoint's weights; the network is the one "
+        "its run's state.json records, so --widths does not apply",
     )
     args = parser.parse_args()
 
