@@ -15,6 +15,7 @@ from keras import layers
 
 CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 INPUT_SIZE = 48
+HEADS = ("gap", "flatten")
 # What a caller must do to a grayscale face crop before the model sees it; stored beside every artifact.
 PREPROCESSING = {
     "input_size": INPUT_SIZE,
@@ -32,6 +33,8 @@ class NetConfig:
     widths: tuple[int, ...] = (32, 64, 128, 256)
     convs_per_stage: tuple[int, ...] = (2, 2, 2, 2)
     dropout: float = 0.4
+    # "gap" averages the last feature map over space; "flatten" keeps where on the face each feature is.
+    head: str = "gap"
     num_classes: int = len(CLASS_NAMES)
     class_names: tuple[str, ...] = field(default=CLASS_NAMES)
 
@@ -62,7 +65,9 @@ def build_model(config: NetConfig = NetConfig()) -> keras.Model:
         if stage < len(config.widths) - 1:
             x = layers.MaxPooling2D(2, name=f"s{stage}_pool")(x)
             x = layers.SpatialDropout2D(0.1 * (stage + 1) / 2, name=f"s{stage}_drop")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    if config.head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, not {config.head!r}")
+    x = layers.GlobalAveragePooling2D(name="gap")(x) if config.head == "gap" else layers.Flatten(name="flatten")(x)
     x = layers.Dropout(config.dropout, name="head_drop")(x)
     # float32 head: under mixed-precision training the softmax stays exact.
     outputs = layers.Dense(config.num_classes, activation="softmax", dtype="float32", name="probs")(x)

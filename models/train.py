@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -28,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.emotion_net import CLASS_NAMES, PREPROCESSING, NetConfig, build_model
+from models.emotion_net import CLASS_NAMES, HEADS, PREPROCESSING, NetConfig, build_model
 from models.fer_data import load_split
 
 
@@ -107,6 +108,22 @@ def stage_widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def transfer_weights(source: keras.Model, target: keras.Model) -> list[str]:
+    """Copy weights layer by layer, matched by name, where the shapes agree; the names of the target layers left as
+    initialised (a new head on an old trunk, for example)."""
+    fresh = []
+    for layer in target.layers:
+        try:
+            weights = source.get_layer(layer.name).get_weights()
+        except ValueError:  # no such layer in the source
+            weights = None
+        if weights is not None and [w.shape for w in weights] == [w.shape for w in layer.get_weights()]:
+            layer.set_weights(weights)
+        elif layer.weights:
+            fresh.append(layer.name)
+    return fresh
+
+
 def cosine_lr(epoch: int, total: int, peak: float, warmup: int) -> float:
     if epoch < warmup:
         return peak * (epoch + 1) / warmup
@@ -177,12 +194,18 @@ def main() -> None:
         default=NetConfig().widths,
         help="channels of the four stages, comma-separated (default 32,64,128,256)",
     )
+    parser.add_argument(
+        "--head",
+        choices=HEADS,
+        help="how the last feature map becomes class scores (default gap); with --init it replaces the init run's "
+        "head, whose weights then start fresh",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--init",
         type=Path,
         help="start a new run (new schedule, fresh optimizer) from this checkpoint's weights; the network is the one "
-        "its run's state.json records, so --widths does not apply",
+        "its run's state.json records, so --widths does not apply (--head does)",
     )
     args = parser.parse_args()
 
@@ -214,9 +237,13 @@ def main() -> None:
         init_path = args.init.parent / "state.json" if args.init else None
         init_state = json.loads(init_path.read_text()) if init_path and init_path.exists() else {}
         config = NetConfig.from_dict(init_state["config"]) if "config" in init_state else NetConfig(widths=args.widths)
+        if args.head:
+            config = dataclasses.replace(config, head=args.head)
         model = build_model(config)
         if args.init:
-            model.load_weights(args.init)
+            fresh = transfer_weights(keras.models.load_model(args.init), model)
+            if any(name != "probs" for name in fresh):  # only a new head may start untrained
+                parser.error(f"{args.init} does not fit this network: {', '.join(fresh)} would start untrained")
         compile_for_training(model, args)
         initial_epoch = 0
         state = {

@@ -24,6 +24,26 @@ def test_output_is_a_distribution_over_the_seven_classes() -> None:
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_the_flatten_head_keeps_each_position_of_the_last_feature_map() -> None:
+    small = NetConfig(widths=(8, 8, 8, 8), convs_per_stage=(1, 1, 1, 1))
+    pooled = build_model(small)
+    flat = build_model(NetConfig(widths=(8, 8, 8, 8), convs_per_stage=(1, 1, 1, 1), head="flatten"))
+    # 48 / 2**3 = 6: the classifier sees a 6x6 map of 8 channels instead of their 8 averages.
+    assert flat.get_layer("probs").kernel.shape == (6 * 6 * 8, len(CLASS_NAMES))
+    assert pooled.get_layer("probs").kernel.shape == (8, len(CLASS_NAMES))
+    assert flat.count_params() - pooled.count_params() == (6 * 6 - 1) * 8 * len(CLASS_NAMES)
+
+
+def test_an_unknown_head_is_refused() -> None:
+    with pytest.raises(ValueError, match="head must be one of"):
+        build_model(NetConfig(head="attention"))
+
+
+def test_a_config_saved_before_heads_existed_means_the_pooled_head() -> None:
+    saved = {k: v for k, v in json.loads(json.dumps(NetConfig().to_dict())).items() if k != "head"}
+    assert NetConfig.from_dict(saved).head == "gap"
+
+
 def test_the_default_network_fits_the_size_budget() -> None:
     assert build_model(NetConfig()).count_params() <= PARAMETER_BUDGET
 

@@ -99,3 +99,41 @@ def test_init_starts_a_new_run_from_another_runs_weights_and_network(
     assert record["init"]["checkpoint"] == str(first / "best.keras")
     assert record["init"]["best_epoch"] == 12  # the first run's own record travels with the new run
     assert record["epochs_done"] == 1
+
+
+def test_init_with_a_new_head_keeps_the_trunk_and_trains_the_head_from_scratch(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path
+) -> None:
+    first = tmp_path / "first"
+    first.mkdir()
+    config = NetConfig(widths=(8, 8, 16, 16), convs_per_stage=(1, 1, 1, 1))
+    keras.utils.set_random_seed(1)
+    build_model(config).save(first / "best.keras")
+    (first / "state.json").write_text(json.dumps({"config": config.to_dict()}))
+
+    second = tmp_path / "second"
+    run(monkeypatch, "--data", data, "--out", second, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
+        "--init", first / "best.keras", "--head", "flatten")  # fmt: skip
+    before = keras.models.load_model(first / "best.keras")
+    after = keras.models.load_model(second / "last.keras")
+    assert NetConfig.from_dict(json.loads((second / "state.json").read_text())["config"]).head == "flatten"
+    trunk = [layer.name for layer in before.layers if layer.weights and layer.name != "probs"]
+    assert trunk  # the convolutions and batch norms
+    for name in trunk:  # trainable weights: a training epoch moves batch-norm statistics whatever the learning rate
+        old, new = before.get_layer(name).trainable_weights, after.get_layer(name).trainable_weights
+        for a, b in zip(old, new, strict=True):
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-6)
+    assert after.get_layer("probs").kernel.shape == (6 * 6 * 16, 7)
+
+
+def test_init_refuses_a_checkpoint_that_does_not_fit_the_network(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No state.json beside it, so the network comes from --widths, and those do not match the weights.
+    keras.utils.set_random_seed(1)
+    build_model(NetConfig(widths=(8, 8, 16, 16))).save(tmp_path / "other.keras")
+    with pytest.raises(SystemExit):
+        run(monkeypatch, "--data", data, "--out", tmp_path / "run", "--epochs", "1", "--widths", "8,8,8,8",
+            "--init", tmp_path / "other.keras")  # fmt: skip
+    assert "does not fit this network" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "last.keras").exists()
