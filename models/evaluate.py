@@ -37,7 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--split", choices=SPLITS[1:], default="PublicTest")
+    parser.add_argument(
+        "--split", choices=SPLITS, default="PublicTest", help="Training (un-augmented) shows how well the model fits"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
