@@ -3,7 +3,8 @@
     .venv/bin/python bench/emotion.py --data /work/shared/data/fer2013 --split PrivateTest [--json]
 
 Columns: ours (models/artifacts/emotion.tflite through `inference.classifier.EmotionClassifier`), ours with test-time
-augmentation (`tta=True`: a mirrored copy averaged in), and fer's mini-Xception. Rows: accuracy, macro-F1 and recall
+augmentation (`tta=True`: a mirrored copy averaged in), and fer's mini-Xception; "(shipped)" marks the way
+emotion.json tells the bot to run ours. Rows: accuracy, macro-F1 and recall
 per class on the whole split (`inference.evaluate.evaluate`, the code `moodmix eval-emotion` runs); per-face latency
 on one thread pinned to one core (median, p95 and thread CPU time over single-face calls; wall-clock and CPU time
 per face in batches of 32); model file size, the weights stored in the .tflite and, where the metadata says, the Keras
@@ -186,13 +187,15 @@ def contenders(fer_model: Path | None) -> list[Contender]:
 
     ours_file = shipped_model_path()
     metadata = json.loads(ours_file.with_suffix(".json").read_text(encoding="utf-8"))
-    ours = EmotionClassifier(ours_file, num_threads=1)
+    ours = EmotionClassifier(ours_file, tta=False, num_threads=1)
     side = ours.input_size
     keras = metadata.get("parameters")
+    shipped = " (shipped)"  # the way emotion.json tells the bot to run the model
+    tta = bool(metadata.get("tta", False))
     found = [
-        Contender("ours", ours, ours_file, f"{side}x{side} [0,1]", keras),
+        Contender("ours" + ("" if tta else shipped), ours, ours_file, f"{side}x{side} [0,1]", keras),
         Contender(
-            "ours + TTA",
+            "ours + TTA" + (shipped if tta else ""),
             EmotionClassifier(ours_file, tta=True, num_threads=1),
             ours_file,
             f"{side}x{side} [0,1] + mirror",

@@ -70,10 +70,11 @@ class EmotionClassifier:
     almost never contended; an interpreter per thread would only multiply the memory and the tensor allocations.
 
     `tta=True` adds test-time augmentation: each face is also read mirrored, in the same batch, and the two
-    readings are averaged.
+    readings are averaged. Left out, it is what the model's metadata says (`"tta"`, set at export), so the bot and
+    `moodmix eval-emotion` run the model as it was chosen.
     """
 
-    def __init__(self, model_path: Path | None = None, *, tta: bool = False, num_threads: int = 1) -> None:
+    def __init__(self, model_path: Path | None = None, *, tta: bool | None = None, num_threads: int = 1) -> None:
         path = model_path or shipped_model_path()
         metadata = _read_metadata(path.with_suffix(".json"))
         preprocessing = metadata["preprocessing"]
@@ -83,7 +84,7 @@ class EmotionClassifier:
         self._input_size = int(preprocessing["input_size"])
         self._scale = float(preprocessing["scale"])
         self._dtype = np.dtype(preprocessing.get("dtype", "float32"))
-        self.tta = tta
+        self.tta = bool(metadata.get("tta", False)) if tta is None else tta
         self._runner = LiteRTRunner(path, num_threads=num_threads)
 
     @property

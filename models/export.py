@@ -1,12 +1,13 @@
 """Export a trained checkpoint to the artifacts MoodMix ships, and check the LiteRT model against Keras.
 
-    KERAS_BACKEND=tensorflow python -m models.export --checkpoint ../runs/emotion/best.keras --run ../runs/emotion \
-        --data ../shared/data/fer2013
+    KERAS_BACKEND=tensorflow python -m models.export --checkpoint ../runs/emotion3/last.keras --run ../runs/emotion3 \
+        --data ../shared/data/fer2013 --tta
 
 Writes models/artifacts/emotion.tflite (run by the bot through LiteRT; int8 weights and activations, float32 in and
 out), emotion.keras (float32 weights, to fine-tune or retrain from) and emotion.json (class order, preprocessing,
-training record, parity figures). Calibration uses 500 Training faces; parity is then checked on 1,000 other Training
-faces, and the export fails if LiteRT and Keras agree on the top class for fewer than 97% of them.
+training record, parity figures, and with `--tta` the instruction to average each face's reading with its mirror
+image's). Calibration uses 500 Training faces; parity is then checked on 1,000 other Training faces, and the export
+fails if LiteRT and Keras agree on the top class for fewer than 97% of them.
 `--quantize none` exports float32 instead (parity must then hold to 1e-4).
 """
 
@@ -89,6 +90,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="FER-2013 folder (calibration and parity faces)")
     parser.add_argument("--quantize", choices=("int8", "none"), default="int8")
     parser.add_argument("--out", type=Path, default=ARTIFACTS)
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="record that the bot reads each face and its mirror image and averages the two (decide on PublicTest)",
+    )
     args = parser.parse_args()
 
     trained = keras.models.load_model(args.checkpoint, compile=False)
@@ -121,6 +127,7 @@ def main() -> None:
         "training": {k: state[k] for k in TRAINING_RECORD if k in state},
         "checkpoint": args.checkpoint.name,
         "quantization": args.quantize,
+        "tta": args.tta,
         "parity": check,
     }
     (args.out / "emotion.json").write_text(json.dumps(metadata, indent=2) + "\n")

@@ -43,14 +43,28 @@ def test_a_face_reads_the_same_alone_and_in_a_batch(classifier: EmotionClassifie
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
-def test_tta_reads_a_face_and_its_mirror_alike(classifier: EmotionClassifier) -> None:
-    tta = EmotionClassifier(tta=True)
+def test_tta_reads_a_face_and_its_mirror_alike() -> None:
+    tta, single = EmotionClassifier(tta=True), EmotionClassifier(tta=False)
     batch = faces(3, seed=2)
     np.testing.assert_allclose(tta.predict(batch), tta.predict(batch[:, :, ::-1]), atol=1e-5)
-    plain = classifier.predict(batch)
-    mirrored = classifier.predict(np.ascontiguousarray(batch[:, :, ::-1]))
+    plain = single.predict(batch)
+    mirrored = single.predict(np.ascontiguousarray(batch[:, :, ::-1]))
+    assert not np.allclose(plain, mirrored, atol=1e-3)  # the model alone does not read a face and its mirror alike
     # Renormalising after averaging moves the rows by at most the int8 model's quantisation drift.
     np.testing.assert_allclose(tta.predict(batch), (plain + mirrored) / 2, atol=5e-3)
+
+
+@pytest.mark.parametrize("chosen", [True, False])
+def test_tta_is_what_the_metadata_chose_unless_asked_otherwise(tmp_path: Path, chosen: bool) -> None:
+    shipped = shipped_model_path()
+    (tmp_path / "emotion.tflite").write_bytes(shipped.read_bytes())
+    metadata = json.loads(shipped.with_suffix(".json").read_text())
+    (tmp_path / "emotion.json").write_text(json.dumps({**metadata, "tta": chosen}))
+    assert EmotionClassifier(tmp_path / "emotion.tflite").tta is chosen
+    assert EmotionClassifier(tmp_path / "emotion.tflite", tta=not chosen).tta is not chosen
+    metadata.pop("tta", None)  # a model exported before the choice existed runs plain
+    (tmp_path / "emotion.json").write_text(json.dumps(metadata))
+    assert EmotionClassifier(tmp_path / "emotion.tflite").tta is False
 
 
 def test_concurrent_calls_of_different_batch_sizes_agree(classifier: EmotionClassifier) -> None:
