@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/emotion.py --data /work/shared/data/fer2013 --split PrivateTest [--json]
 
-Columns: ours (models/artifacts/emotion.tflite through `inference.classifier.EmotionClassifier`), ours with test-time
-augmentation (`tta=True`: a mirrored copy averaged in), and fer's mini-Xception; "(shipped)" marks the way
-emotion.json tells the bot to run ours. Rows: accuracy, macro-F1 and recall
-per class on the whole split (`inference.evaluate.evaluate`, the code `moodmix eval-emotion` runs); per-face latency
-on one thread pinned to one core (median, p95 and thread CPU time over single-face calls; wall-clock and CPU time
-per face in batches of 32); model file size, the weights stored in the .tflite and, where the metadata says, the Keras
-parameter count. `--json` prints one JSON object instead of the table.
+Columns: ours (models/artifacts/emotion.tflite through `inference.classifier.EmotionClassifier`), ours with
+test-time augmentation (`tta=True`: a mirrored copy averaged in), and fer's mini-Xception; "(shipped)" marks the way
+emotion.json tells the bot to run ours. Rows: accuracy, macro-F1 and recall per class on the whole split
+(`inference.evaluate.evaluate`, the code `moodmix eval-emotion` runs); per-face latency on one thread pinned to one
+core (median, p95 and thread CPU time over single-face calls; wall-clock and CPU time per face in batches of 32);
+model file size, the weights stored in the .tflite and, where the metadata says, the Keras parameter count. `--json`
+prints one JSON object instead of the table.
 
 Splits: models are selected on PublicTest and reported on PrivateTest, once (see the data's README). fer's model was
 not: its training script (oarriaga/face_classification, train_emotion_classifier.py) keeps the last 20% of the CSV,

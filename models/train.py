@@ -114,7 +114,7 @@ def stage_widths(text: str) -> tuple[int, ...]:
 def transfer_weights(source: keras.Model, target: keras.Model) -> list[str]:
     """Copy weights layer by layer, matched by name, where the shapes agree; the names of the target layers left as
     initialised (a new head on an old trunk, for example)."""
-    fresh = []
+    fresh: list[str] = []
     for layer in target.layers:
         try:
             weights = source.get_layer(layer.name).get_weights()
