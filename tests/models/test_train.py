@@ -40,6 +40,21 @@ def data(tmp_path: Path) -> Path:
     return folder
 
 
+# The network of the finished run that --init starts from: its own, not the default one.
+FIRST = NetConfig(widths=(8, 8, 16, 16), convs_per_stage=(1, 1, 1, 1))
+
+
+@pytest.fixture
+def first(tmp_path: Path) -> Path:
+    """A finished run's best checkpoint, with a record of how the run went beside it."""
+    folder = tmp_path / "first"
+    folder.mkdir()
+    keras.utils.set_random_seed(1)
+    build_model(FIRST).save(folder / "best.keras")
+    (folder / "state.json").write_text(json.dumps({"config": FIRST.to_dict(), "best_epoch": 12, "epochs_done": 20}))
+    return folder / "best.keras"
+
+
 def run(monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> None:
     monkeypatch.setattr(sys, "argv", ["train", *map(str, args)])
     train.main()
@@ -76,45 +91,30 @@ def test_a_run_checkpoints_every_epoch_and_resumes_where_it_stopped(
 
 
 def test_init_starts_a_new_run_from_another_runs_weights_and_network(
-    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path
 ) -> None:
-    # A finished run with a network of its own (not the default one) and a record of how it went.
-    first = tmp_path / "first"
-    first.mkdir()
-    config = NetConfig(widths=(8, 8, 16, 16), convs_per_stage=(1, 1, 1, 1))
-    keras.utils.set_random_seed(1)
-    build_model(config).save(first / "best.keras")
-    (first / "state.json").write_text(json.dumps({"config": config.to_dict(), "best_epoch": 12, "epochs_done": 20}))
-
     # A learning rate too small to move the weights: what comes out is what went in.
     second = tmp_path / "second"
     run(monkeypatch, "--data", data, "--out", second, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
-        "--init", first / "best.keras")  # fmt: skip
-    start = kernels(keras.models.load_model(first / "best.keras"))
+        "--init", first)  # fmt: skip
+    start = kernels(keras.models.load_model(first))
     warm = kernels(keras.models.load_model(second / "last.keras"))
     assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, warm, strict=True))
 
     record = json.loads((second / "state.json").read_text())
-    assert NetConfig.from_dict(record["config"]) == config
-    assert record["init"]["checkpoint"] == str(first / "best.keras")
+    assert NetConfig.from_dict(record["config"]) == FIRST
+    assert record["init"]["checkpoint"] == str(first)
     assert record["init"]["best_epoch"] == 12  # the first run's own record travels with the new run
     assert record["epochs_done"] == 1
 
 
 def test_init_with_a_new_head_keeps_the_trunk_and_trains_the_head_from_scratch(
-    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path
 ) -> None:
-    first = tmp_path / "first"
-    first.mkdir()
-    config = NetConfig(widths=(8, 8, 16, 16), convs_per_stage=(1, 1, 1, 1))
-    keras.utils.set_random_seed(1)
-    build_model(config).save(first / "best.keras")
-    (first / "state.json").write_text(json.dumps({"config": config.to_dict()}))
-
     second = tmp_path / "second"
     run(monkeypatch, "--data", data, "--out", second, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
-        "--init", first / "best.keras", "--head", "flatten")  # fmt: skip
-    before = keras.models.load_model(first / "best.keras")
+        "--init", first, "--head", "flatten")  # fmt: skip
+    before = keras.models.load_model(first)
     after = keras.models.load_model(second / "last.keras")
     assert NetConfig.from_dict(json.loads((second / "state.json").read_text())["config"]).head == "flatten"
     trunk = [layer.name for layer in before.layers if layer.weights and layer.name != "probs"]
