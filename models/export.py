@@ -49,7 +49,7 @@ def to_tflite(model: keras.Model, workdir: Path, quantize: str, calibration: np.
     """Convert through a SavedModel with a dynamic batch dimension, so the bot can classify several faces at once.
 
     Inputs and outputs stay float32 whatever `quantize` is, so callers do not change:
-    - "dynamic": int8 weights; each layer's activations are quantised on the fly from their own range in the batch,
+    - "dynamic": int8 weights; each layer's activations are quantised on the fly from their own range at run time,
       so the model follows float32 closely (no `calibration` needed).
     - "int8": int8 weights and activations, with fixed activation ranges measured on `calibration` (float inputs).
       A little faster than "dynamic", but the fixed ranges cost some accuracy (models/MODEL_CARD.md has both).
