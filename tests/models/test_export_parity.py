@@ -82,3 +82,23 @@ def test_litert_follows_keras_on_fer2013(keras_model: Any, fer_dir: Path) -> Non
     faces = faces[:600]
     classifier = EmotionClassifier(tta=False)
     assert_follows(classifier.predict(faces), keras_probs(keras_model, faces))
+
+
+def test_each_quantisation_follows_keras_and_quantises_what_it_says(
+    keras_model: Any, sample_faces: np.ndarray, tmp_path: Path
+) -> None:
+    from models.export import FLOAT_TOLERANCE, QUANTIZE, litert_predict, to_tflite
+
+    x = sample_faces[..., None].astype(np.float32) * np.float32(METADATA["preprocessing"]["scale"])
+    expected = keras_probs(keras_model, sample_faces)
+    int8_tensors = {}
+    for quantize in QUANTIZE:
+        tflite = to_tflite(keras_model, tmp_path / quantize, quantize, x)
+        got = litert_predict(tflite, x)
+        assert_follows(got, expected)
+        if quantize == "none":
+            assert np.abs(got - expected).max() <= FLOAT_TOLERANCE
+        interpreter = Interpreter(model_content=tflite)
+        int8_tensors[quantize] = sum(t["dtype"] == np.int8 for t in interpreter.get_tensor_details())
+    # float32 has none; dynamic stores the weights in int8; full int8 the activations between layers as well.
+    assert int8_tensors["none"] == 0 < int8_tensors["dynamic"] < int8_tensors["int8"]
