@@ -129,11 +129,15 @@ def transfer_weights(source: keras.Model, target: keras.Model) -> list[str]:
     return fresh
 
 
-def cosine_lr(epoch: int, total: int, peak: float, warmup: int) -> float:
+def cosine_lr(epoch: int, total: int, peak: float, warmup: int, flat: int = 0, floor: float = 0.0) -> float:
+    """Linear warm-up to `peak`, cosine decay to `floor` by epoch `total - flat`, then `floor` for the last `flat`."""
     if epoch < warmup:
         return peak * (epoch + 1) / warmup
-    progress = (epoch - warmup) / max(1, total - warmup)
-    return 0.5 * peak * (1.0 + math.cos(math.pi * progress))
+    decay_end = total - flat
+    if epoch >= decay_end:
+        return floor
+    progress = (epoch - warmup) / max(1, decay_end - warmup)
+    return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -165,6 +169,60 @@ class Checkpointer(keras.callbacks.Callback):
                 writer.writerow(["epoch", "lr", *sorted(logs)])
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             writer.writerow([epoch + 1, f"{lr:.6f}", *(f"{logs[k]:.5f}" for k in sorted(logs))])
+
+
+class WeightAverage(keras.callbacks.Callback):
+    """Stochastic weight averaging (Izmailov et al. 2018, arXiv:1803.05407): the mean of the weights at the end of
+    each of the last `epochs` epochs (run at a constant learning rate), written to `swa.keras` once training ends, with
+    the batch-norm statistics measured again for the averaged weights. The running mean is kept in `swa_mean.npz`
+    beside the checkpoints, so a resumed run goes on averaging where it stopped."""
+
+    def __init__(self, out: Path, state: dict[str, object], total: int, epochs: int, bn_data: tf.data.Dataset) -> None:
+        super().__init__()
+        self.out = out
+        self.state = state
+        self.total = total
+        self.first = total - epochs
+        self.bn_data = bn_data
+        self.mean: list[np.ndarray] = []
+        self.count = 0
+        saved = out / "swa_mean.npz"
+        if saved.exists():
+            with np.load(saved) as f:
+                self.count = int(f["count"])
+                self.mean = [f[f"w{i}"] for i in range(len(f.files) - 1)]
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if epoch < self.first:
+            return
+        weights = self.model.get_weights()
+        self.count += 1
+        self.mean = (
+            weights if self.count == 1 else [m + (w - m) / self.count for m, w in zip(self.mean, weights, strict=True)]
+        )
+        np.savez(self.out / "swa_mean.npz", count=self.count, **{f"w{i}": m for i, m in enumerate(self.mean)})
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        if self.count == 0 or int(self.state.get("epochs_done", 0)) < self.total:  # type: ignore[call-overload]
+            return
+        self.model.set_weights(self.mean)
+        recompute_batch_norm(self.model, self.bn_data)
+        self.model.save(self.out / "swa.keras")
+        self.state["swa_epochs"] = self.count
+        (self.out / "state.json").write_text(json.dumps(self.state, indent=2))
+
+
+def recompute_batch_norm(model: keras.Model, batches: tf.data.Dataset) -> None:
+    """Replace every batch-norm layer's moving mean and variance with their plain average over `batches` (the
+    statistics the training run kept belong to other weights)."""
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in norms]
+    for seen, (images, _) in enumerate(batches):
+        for layer in norms:  # read on each eager call: momentum seen/(seen+1) keeps a running mean over batches
+            layer.momentum = seen / (seen + 1)
+        model(images, training=True)
+    for layer, momentum in zip(norms, saved, strict=True):
+        layer.momentum = momentum
 
 
 def compile_for_training(model: keras.Model, args: argparse.Namespace) -> None:
@@ -205,6 +263,14 @@ def main() -> None:
         help="how the last feature map becomes class scores (default gap); with --init it replaces the init run's "
         "head, whose weights then start fresh",
     )
+    parser.add_argument(
+        "--swa-epochs",
+        type=int,
+        default=0,
+        help="average the weights of the last N epochs into swa.keras (stochastic weight averaging); those epochs run "
+        "at --swa-lr, which the cosine decay reaches as they begin",
+    )
+    parser.add_argument("--swa-lr", type=float, default=0.004, help="the constant learning rate of the --swa-epochs")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--init",
@@ -213,6 +279,9 @@ def main() -> None:
         "its run's state.json records, so --widths does not apply (--head does)",
     )
     args = parser.parse_args()
+    if args.swa_epochs < 0 or args.swa_epochs > max(0, args.epochs - args.warmup - 1):
+        parser.error("--swa-epochs must be at least 0 and leave at least one epoch of decay after the --warmup")
+    floor = args.swa_lr if args.swa_epochs else 0.0
 
     args.out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
@@ -269,8 +338,11 @@ def main() -> None:
         shuffle=False,  # the dataset shuffles itself
         class_weight=class_weights(train_y, args.class_weight_power),
         callbacks=[
-            keras.callbacks.LearningRateScheduler(lambda e: cosine_lr(e, args.epochs, args.lr, args.warmup)),
+            keras.callbacks.LearningRateScheduler(
+                lambda e: cosine_lr(e, args.epochs, args.lr, args.warmup, args.swa_epochs, floor)
+            ),
             Checkpointer(args.out, state),
+            *([WeightAverage(args.out, state, args.epochs, args.swa_epochs, train_ds)] if args.swa_epochs else []),
         ],
         verbose=2,
     )

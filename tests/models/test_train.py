@@ -4,6 +4,7 @@ run from another run's weights (--init) while keeping that run's record."""
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -137,3 +138,67 @@ def test_init_refuses_a_checkpoint_that_does_not_fit_the_network(
             "--init", tmp_path / "other.keras")  # fmt: skip
     assert "does not fit this network" in capsys.readouterr().err
     assert not (tmp_path / "run" / "last.keras").exists()
+
+
+def test_the_schedule_decays_to_the_swa_rate_and_holds_it_for_the_averaged_epochs() -> None:
+    lrs = [train.cosine_lr(e, 10, 0.02, 1, flat=4, floor=0.005) for e in range(10)]
+    assert lrs[0] == pytest.approx(0.02)  # the one warm-up epoch reaches the peak
+    assert all(a > b for a, b in itertools.pairwise(lrs[1:7]))  # decays to the floor...
+    assert lrs[6:] == [0.005] * 4  # ...and holds it for the last four
+    assert train.cosine_lr(9, 10, 0.02, 1) < 0.001  # without SWA the decay runs to (nearly) zero
+
+
+def test_batch_norm_statistics_are_measured_again_as_the_plain_mean_over_the_batches() -> None:
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.BatchNormalization(name="bn")(inputs))
+    rng = np.random.default_rng(3)
+    batches = [rng.normal(5.0 + i, 1.0 + i, (16, 4)).astype(np.float32) for i in range(3)]
+    dataset = train.tf.data.Dataset.from_tensor_slices((np.concatenate(batches), np.zeros(48))).batch(16)
+    train.recompute_batch_norm(model, dataset)
+    bn = model.get_layer("bn")
+    np.testing.assert_allclose(bn.moving_mean.numpy(), np.mean([b.mean(0) for b in batches], 0), rtol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), np.mean([b.var(0) for b in batches], 0), rtol=1e-4)
+    assert bn.momentum == 0.99  # left as it was
+
+
+def test_swa_averages_the_last_epochs_weights_and_goes_on_averaging_after_a_resume(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    seen: dict[int, list[np.ndarray]] = {}
+    average = train.WeightAverage.on_epoch_end
+
+    def spy(self: train.WeightAverage, epoch: int, logs: dict[str, float] | None = None) -> None:
+        seen[epoch] = [w.copy() for w in self.model.get_weights()]
+        average(self, epoch, logs)
+        if epoch == 2 and not (out / "swa.keras").exists() and len(seen) == 3:
+            raise KeyboardInterrupt  # the run is stopped after epoch 3, the first averaged one
+
+    monkeypatch.setattr(train.WeightAverage, "on_epoch_end", spy)
+    common = ("--data", data, "--out", out, "--batch", "32", "--lr", "0.05", "--warmup", "1", "--widths", "8,8,16,16",
+              "--epochs", "5", "--swa-epochs", "3", "--swa-lr", "0.01")  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        run(monkeypatch, *common)
+    assert not (out / "swa.keras").exists()  # nothing claimed from an unfinished run
+    run(monkeypatch, *common)  # resumes after epoch 3
+
+    assert [float(row["lr"]) for row in history(out)][2:] == [0.01] * 3
+    assert json.loads((out / "state.json").read_text())["swa_epochs"] == 3
+    swa = keras.models.load_model(out / "swa.keras")
+    names = [w.path for w in swa.weights]
+    trainable = {w.path for w in swa.trainable_weights}
+    for i, (name, value) in enumerate(zip(names, swa.get_weights(), strict=True)):
+        if name in trainable:  # kernels, biases and batch-norm scales: the mean of epochs 3, 4 and 5
+            np.testing.assert_allclose(value, np.mean([seen[e][i] for e in (2, 3, 4)], 0), rtol=1e-4, atol=1e-6)
+    last = keras.models.load_model(out / "last.keras")
+    assert not np.allclose(kernels(swa)[0], kernels(last)[0])  # not simply the last epoch's weights
+
+
+def test_swa_epochs_must_leave_room_for_the_decay(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        run(monkeypatch, "--data", data, "--out", tmp_path / "run", "--epochs", "4", "--warmup", "1",
+            "--swa-epochs", "3")  # fmt: skip
+    assert "--swa-epochs must" in capsys.readouterr().err
