@@ -13,7 +13,8 @@ The shipped model comes from these four runs: the second starts from the first o
 gentler schedule and lighter random erasing; the third puts the second one's trunk under a flatten head; the fourth
 is a plain warm restart of the third (see models/MODEL_CARD.md for why and what each gave).
 Checkpoints go to --out after every epoch (`last.keras` with the optimizer state, `best.keras` by PublicTest
-accuracy, `state.json`, `history.csv`); running the same command again resumes from `last.keras`.
+accuracy, `state.json`, `history.csv`; with --swa-epochs also `swa_mean.npz`, then `swa.keras` once the run ends);
+running the same command again resumes from `last.keras`.
 The data are read from --data and never copied.
 """
 
