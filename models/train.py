@@ -182,7 +182,6 @@ class WeightAverage(keras.callbacks.Callback):
         super().__init__()
         self.out = out
         self.state = state
-        self.total = total
         self.first = total - epochs
         self.bn_data = bn_data
         self.mean: list[np.ndarray] = []
@@ -204,7 +203,7 @@ class WeightAverage(keras.callbacks.Callback):
         np.savez(self.out / "swa_mean.npz", count=self.count, **{f"w{i}": m for i, m in enumerate(self.mean)})
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        if self.count == 0 or int(self.state.get("epochs_done", 0)) < self.total:  # type: ignore[call-overload]
+        if self.count == 0:  # Keras calls this only when fit() ran to the end, not after an interruption
             return
         self.model.set_weights(self.mean)
         recompute_batch_norm(self.model, self.bn_data)

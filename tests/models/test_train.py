@@ -172,7 +172,7 @@ def test_swa_averages_the_last_epochs_weights_and_goes_on_averaging_after_a_resu
     def spy(self: train.WeightAverage, epoch: int, logs: dict[str, float] | None = None) -> None:
         seen[epoch] = [w.copy() for w in self.model.get_weights()]
         average(self, epoch, logs)
-        if epoch == 2 and not (out / "swa.keras").exists() and len(seen) == 3:
+        if len(seen) == 3:  # only in the first run, which has seen epochs 1 to 3
             raise KeyboardInterrupt  # the run is stopped after epoch 3, the first averaged one
 
     monkeypatch.setattr(train.WeightAverage, "on_epoch_end", spy)
