@@ -102,16 +102,16 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def stage_widths(text: str) -> tuple[int, ...]:
-    """--widths: one positive channel count per stage of the network, comma-separated."""
+def per_stage(text: str) -> tuple[int, ...]:
+    """--widths and --convs: one positive whole number per stage of the network, comma-separated."""
     stages = len(NetConfig().convs_per_stage)
     try:
-        widths = tuple(int(w) for w in text.split(","))
+        counts = tuple(int(n) for n in text.split(","))
     except ValueError:
-        widths = ()
-    if len(widths) != stages or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"give {stages} positive channel counts, like 32,64,128,256")
-    return widths
+        counts = ()
+    if len(counts) != stages or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"give {stages} positive whole numbers, one per stage, like 32,64,128,256")
+    return counts
 
 
 def transfer_weights(source: keras.Model, target: keras.Model) -> list[str]:
@@ -212,6 +212,22 @@ class WeightAverage(keras.callbacks.Callback):
         (self.out / "state.json").write_text(json.dumps(self.state, indent=2))
 
 
+def start_as_identity(model: keras.Model, blocks: list[str], faces: np.ndarray) -> None:
+    """Make each named convolution block (`s2_2` for s2_2_conv, s2_2_bn, s2_2_relu) pass its input through unchanged,
+    so that a network deepened by these blocks computes what it did before them (Net2DeeperNet, Chen et al. 2016,
+    arXiv:1511.05641). The convolution becomes the identity and batch norm undoes its own normalisation with the
+    statistics of the block's input, measured on `faces`; the ReLU changes nothing because that input is the
+    output of a ReLU. Training then moves the new blocks away from the identity."""
+    for block in blocks:
+        conv, norm = model.get_layer(f"{block}_conv"), model.get_layer(f"{block}_bn")
+        features = keras.Model(model.inputs, conv.input).predict(faces, batch_size=512, verbose=0).astype(np.float64)
+        mean, var = features.mean(axis=(0, 1, 2)), features.var(axis=(0, 1, 2))
+        kernel = np.zeros(conv.kernel.shape, np.float32)
+        kernel[1, 1] = np.eye(len(mean))
+        conv.set_weights([kernel])
+        norm.set_weights([np.sqrt(var + norm.epsilon), mean, mean, var])
+
+
 def recompute_batch_norm(model: keras.Model, batches: tf.data.Dataset) -> None:
     """Replace every batch-norm layer's moving mean and variance with their plain average over `batches` (the
     statistics the training run kept belong to other weights)."""
@@ -253,9 +269,15 @@ def main() -> None:
     parser.add_argument("--erase-prob", type=float, default=0.5, help="share of training images with a blanked box")
     parser.add_argument(
         "--widths",
-        type=stage_widths,
+        type=per_stage,
         default=NetConfig().widths,
         help="channels of the four stages, comma-separated (default 32,64,128,256)",
+    )
+    parser.add_argument(
+        "--convs",
+        type=per_stage,
+        help="convolutions in each of the four stages, comma-separated (default 2,2,2,2); with --init, stages may "
+        "gain convolutions at their end, which start as identities so that the network starts as the init run's",
     )
     parser.add_argument(
         "--head",
@@ -276,7 +298,7 @@ def main() -> None:
         "--init",
         type=Path,
         help="start a new run (new schedule, fresh optimizer) from this checkpoint's weights; the network is the one "
-        "its run's state.json records, so --widths does not apply (--head does)",
+        "its run's state.json records, so --widths does not apply (--head and --convs do)",
     )
     args = parser.parse_args()
     if args.swa_epochs < 0 or args.swa_epochs > max(0, args.epochs - args.warmup - 1):
@@ -311,13 +333,24 @@ def main() -> None:
         init_path = args.init.parent / "state.json" if args.init else None
         init_state = json.loads(init_path.read_text()) if init_path and init_path.exists() else {}
         config = NetConfig.from_dict(init_state["config"]) if "config" in init_state else NetConfig(widths=args.widths)
+        added: list[str] = []  # the convolution blocks --convs adds to the init run's network
+        if args.convs:
+            pairs = list(zip(config.convs_per_stage, args.convs, strict=True))
+            if args.init and any(has < had for had, has in pairs):
+                parser.error(f"--convs {args.convs} would drop convolutions of {args.init}'s {config.convs_per_stage}")
+            added = [f"s{stage}_{i}" for stage, (had, has) in enumerate(pairs) for i in range(had, has)]
+            config = dataclasses.replace(config, convs_per_stage=args.convs)
         if args.head:
             config = dataclasses.replace(config, head=args.head)
         model = build_model(config)
         if args.init:
             fresh = transfer_weights(keras.models.load_model(args.init), model)
-            if any(name != "probs" for name in fresh):  # only a new head may start untrained
-                parser.error(f"{args.init} does not fit this network: {', '.join(fresh)} would start untrained")
+            # Only a new head starts untrained; added convolutions start as identities.
+            untrained = [name for name in fresh if name != "probs" and name.rsplit("_", 1)[0] not in added]
+            if untrained:
+                parser.error(f"{args.init} does not fit this network: {', '.join(untrained)} would start untrained")
+            probe = train_x[:4096, ..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
+            start_as_identity(model, added, probe)
         compile_for_training(model, args)
         initial_epoch = 0
         state = {

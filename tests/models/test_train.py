@@ -4,6 +4,7 @@ run from another run's weights (--init) while keeping that run's record."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import json
 import sys
@@ -202,3 +203,57 @@ def test_swa_epochs_must_leave_room_for_the_decay(
         run(monkeypatch, "--data", data, "--out", tmp_path / "run", "--epochs", "4", "--warmup", "1",
             "--swa-epochs", "3")  # fmt: skip
     assert "--swa-epochs must" in capsys.readouterr().err
+
+
+def test_added_convolutions_start_as_identities_so_the_deeper_network_reads_faces_as_before() -> None:
+    keras.utils.set_random_seed(2)
+    source = build_model(FIRST)
+    rng = np.random.default_rng(3)
+    for layer in source.layers:  # batch norms with statistics of their own, as after training
+        if isinstance(layer, keras.layers.BatchNormalization):
+            channels = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 2, channels), rng.normal(0, 1, channels),
+                               rng.normal(0, 1, channels), rng.uniform(0.5, 2, channels)])  # fmt: skip
+    deeper = build_model(dataclasses.replace(FIRST, convs_per_stage=(1, 1, 2, 3)))
+    added = ["s2_1", "s3_1", "s3_2"]
+    fresh = train.transfer_weights(source, deeper)
+    assert sorted(fresh) == sorted(f"{block}_{part}" for block in added for part in ("conv", "bn"))
+    faces = rng.uniform(0, 1, (64, 48, 48, 1)).astype(np.float32)
+    before = deeper.predict(faces, verbose=0)
+    train.start_as_identity(deeper, added, faces)
+    expected = source.predict(faces, verbose=0)
+    assert np.abs(before - expected).max() > 0.05  # randomly initialised blocks do change the reading
+    np.testing.assert_allclose(deeper.predict(faces, verbose=0), expected, atol=1e-5)
+
+
+def test_init_with_more_convolutions_deepens_the_init_runs_network(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path
+) -> None:
+    deeper = tmp_path / "deeper"
+    run(monkeypatch, "--data", data, "--out", deeper, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
+        "--init", first, "--convs", "1,1,2,3")  # fmt: skip
+    record = json.loads((deeper / "state.json").read_text())
+    assert NetConfig.from_dict(record["config"]).convs_per_stage == (1, 1, 2, 3)
+    model = keras.models.load_model(deeper / "last.keras")
+    for block in ("s2_1", "s3_1", "s3_2"):
+        kernel = keras.ops.convert_to_numpy(model.get_layer(f"{block}_conv").kernel)
+        centre = np.zeros_like(kernel)
+        centre[1, 1] = np.eye(kernel.shape[-1])
+        np.testing.assert_allclose(kernel, centre, atol=1e-6)
+
+
+def test_init_refuses_to_drop_convolutions(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deeper = tmp_path / "deeper"
+    run(monkeypatch, "--data", data, "--out", deeper, "--epochs", "1", "--init", first, "--convs", "2,2,2,2")
+    with pytest.raises(SystemExit):
+        run(monkeypatch, "--data", data, "--out", tmp_path / "shallower", "--epochs", "1",
+            "--init", deeper / "last.keras", "--convs", "2,1,2,2")  # fmt: skip
+    assert "would drop convolutions" in capsys.readouterr().err
+    assert not (tmp_path / "shallower" / "last.keras").exists()
+    # A new network, not started from another run's, may have any number of convolutions.
+    run(monkeypatch, "--data", data, "--out", tmp_path / "new", "--epochs", "1", "--widths", "8,8,16,16",
+        "--convs", "1,2,1,1")  # fmt: skip
+    new = NetConfig.from_dict(json.loads((tmp_path / "new" / "state.json").read_text())["config"])
+    assert new.convs_per_stage == (1, 2, 1, 1)
