@@ -224,6 +224,12 @@ def test_added_convolutions_start_as_identities_so_the_deeper_network_reads_face
     expected = source.predict(faces, verbose=0)
     assert np.abs(before - expected).max() > 0.05  # randomly initialised blocks do change the reading
     np.testing.assert_allclose(deeper.predict(faces, verbose=0), expected, atol=1e-5)
+    # In training, batch norm uses the batch's own statistics: each new block still passes these faces' features on.
+    for block in added:
+        conv, norm, relu = (deeper.get_layer(f"{block}_{part}") for part in ("conv", "bn", "relu"))
+        features = keras.Model(deeper.inputs, conv.input).predict(faces, verbose=0)
+        passed = keras.ops.convert_to_numpy(relu(norm(conv(features), training=True)))
+        np.testing.assert_allclose(passed, features, atol=1e-4)
 
 
 def test_init_with_more_convolutions_deepens_the_init_runs_network(
