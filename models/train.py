@@ -349,8 +349,9 @@ def main() -> None:
             untrained = [name for name in fresh if name != "probs" and name.rsplit("_", 1)[0] not in added]
             if untrained:
                 parser.error(f"{args.init} does not fit this network: {', '.join(untrained)} would start untrained")
-            probe = train_x[:4096, ..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
-            start_as_identity(model, added, probe)
+            if added:
+                probe = train_x[:4096, ..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
+                start_as_identity(model, added, probe)
         compile_for_training(model, args)
         initial_epoch = 0
         state = {

@@ -62,6 +62,12 @@ def run(monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> None:
     train.main()
 
 
+def saved_state(out: Path) -> dict[str, Any]:
+    """The run's state.json."""
+    state: dict[str, Any] = json.loads((out / "state.json").read_text())
+    return state
+
+
 def history(out: Path) -> list[dict[str, str]]:
     with (out / "history.csv").open() as f:
         return list(csv.DictReader(f))
@@ -78,13 +84,13 @@ def test_a_run_checkpoints_every_epoch_and_resumes_where_it_stopped(
     common = ("--data", data, "--out", out, "--batch", "32", "--lr", "0.01", "--warmup", "1", "--widths", "8,8,16,16")
     run(monkeypatch, *common, "--epochs", "1")
     assert {p.name for p in out.iterdir()} == {"last.keras", "best.keras", "state.json", "history.csv"}
-    state = json.loads((out / "state.json").read_text())
+    state = saved_state(out)
     small = NetConfig(widths=(8, 8, 16, 16))
     assert state["epochs_done"] == 1 and NetConfig.from_dict(state["config"]) == small
     assert keras.models.load_model(out / "last.keras").count_params() == build_model(small).count_params()
 
     run(monkeypatch, *common, "--epochs", "3")
-    state = json.loads((out / "state.json").read_text())
+    state = saved_state(out)
     assert state["epochs_done"] == 3 and 1 <= state["best_epoch"] <= 3
     rows = history(out)
     assert [row["epoch"] for row in rows] == ["1", "2", "3"]
@@ -103,7 +109,7 @@ def test_init_starts_a_new_run_from_another_runs_weights_and_network(
     warm = kernels(keras.models.load_model(second / "last.keras"))
     assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, warm, strict=True))
 
-    record = json.loads((second / "state.json").read_text())
+    record = saved_state(second)
     assert NetConfig.from_dict(record["config"]) == FIRST
     assert record["init"]["checkpoint"] == str(first)
     assert record["init"]["best_epoch"] == 12  # the first run's own record travels with the new run
@@ -118,7 +124,7 @@ def test_init_with_a_new_head_keeps_the_trunk_and_trains_the_head_from_scratch(
         "--init", first, "--head", "flatten")  # fmt: skip
     before = keras.models.load_model(first)
     after = keras.models.load_model(second / "last.keras")
-    assert NetConfig.from_dict(json.loads((second / "state.json").read_text())["config"]).head == "flatten"
+    assert NetConfig.from_dict(saved_state(second)["config"]).head == "flatten"
     trunk = [layer.name for layer in before.layers if layer.weights and layer.name != "probs"]
     assert trunk  # the convolutions and batch norms
     for name in trunk:  # trainable weights: a training epoch moves batch-norm statistics whatever the learning rate
@@ -185,7 +191,7 @@ def test_swa_averages_the_last_epochs_weights_and_goes_on_averaging_after_a_resu
     run(monkeypatch, *common)  # resumes after epoch 3
 
     assert [float(row["lr"]) for row in history(out)][2:] == [0.01] * 3
-    assert json.loads((out / "state.json").read_text())["swa_epochs"] == 3
+    assert saved_state(out)["swa_epochs"] == 3
     swa = keras.models.load_model(out / "swa.keras")
     names = [w.path for w in swa.weights]
     trainable = {w.path for w in swa.trainable_weights}
@@ -238,8 +244,7 @@ def test_init_with_more_convolutions_deepens_the_init_runs_network(
     deeper = tmp_path / "deeper"
     run(monkeypatch, "--data", data, "--out", deeper, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
         "--init", first, "--convs", "1,1,2,3")  # fmt: skip
-    record = json.loads((deeper / "state.json").read_text())
-    assert NetConfig.from_dict(record["config"]).convs_per_stage == (1, 1, 2, 3)
+    assert NetConfig.from_dict(saved_state(deeper)["config"]).convs_per_stage == (1, 1, 2, 3)
     model = keras.models.load_model(deeper / "last.keras")
     for block in ("s2_1", "s3_1", "s3_2"):
         kernel = keras.ops.convert_to_numpy(model.get_layer(f"{block}_conv").kernel)
@@ -261,5 +266,4 @@ def test_init_refuses_to_drop_convolutions(
     # A new network, not started from another run's, may have any number of convolutions.
     run(monkeypatch, "--data", data, "--out", tmp_path / "new", "--epochs", "1", "--widths", "8,8,16,16",
         "--convs", "1,2,1,1")  # fmt: skip
-    new = NetConfig.from_dict(json.loads((tmp_path / "new" / "state.json").read_text())["config"])
-    assert new.convs_per_stage == (1, 2, 1, 1)
+    assert NetConfig.from_dict(saved_state(tmp_path / "new")["config"]).convs_per_stage == (1, 2, 1, 1)
