@@ -13,8 +13,9 @@ The shipped model comes from these four runs: the second starts from the first o
 gentler schedule and lighter random erasing; the third puts the second one's trunk under a flatten head; the fourth
 is a plain warm restart of the third (see models/MODEL_CARD.md for why and what each gave).
 Checkpoints go to --out after every epoch (`last.keras` with the optimizer state, `best.keras` by PublicTest
-accuracy, `state.json`, `history.csv`; with --swa-epochs also `swa_mean.npz`, then `swa.keras` once the run ends);
-running the same command again resumes from `last.keras`.
+accuracy, `state.json`, `history.csv`; with --swa-epochs also `swa_mean.npz`, then `swa.keras` once the run ends;
+with --teacher, `teacher.npz`, the teachers' probabilities for the Training faces); running the same command again
+resumes from `last.keras`.
 The data are read from --data and never copied.
 """
 
@@ -36,15 +37,25 @@ import numpy as np
 import tensorflow as tf
 
 from models.emotion_net import CLASS_NAMES, HEADS, PREPROCESSING, NetConfig, build_model
+from models.evaluate import predict
 from models.fer_data import load_split
 
 
-def class_weights(labels: np.ndarray, power: float) -> dict[int, float]:
-    """Inverse-frequency weights raised to `power` (0 = none, 1 = fully balanced), mean 1 over samples."""
+def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
+    """Each sample's weight by its class: inverse class frequency raised to `power` (0 = none, 1 = fully balanced),
+    mean 1 over the samples."""
     counts = np.bincount(labels, minlength=len(CLASS_NAMES)).astype(np.float64)
     w = (counts.max() / counts) ** power
-    w /= (w[labels]).mean()
-    return {i: float(v) for i, v in enumerate(w)}
+    return (w[labels] / w[labels].mean()).astype(np.float32)
+
+
+def teacher_probabilities(checkpoints: list[Path], images: np.ndarray) -> np.ndarray:
+    """The mean class probabilities of the teacher checkpoints for uint8 faces (N, 48, 48), each teacher reading a
+    face and its mirror image: the soft targets of knowledge distillation (Hinton et al. 2015, arXiv:1503.02531)."""
+    total = np.zeros((len(images), len(CLASS_NAMES)))
+    for checkpoint in checkpoints:
+        total += predict(keras.models.load_model(checkpoint, compile=False), images, tta=True)
+    return (total / len(checkpoints)).astype(np.float32)
 
 
 def augmenter(seed: int) -> keras.Sequential:
@@ -85,18 +96,25 @@ def random_erase(images: tf.Tensor, prob: float = 0.5) -> tf.Tensor:
 
 
 def make_dataset(
-    images: np.ndarray, labels: np.ndarray, batch: int, train: bool, seed: int, erase_prob: float = 0.5
+    images: np.ndarray,
+    targets: np.ndarray,
+    batch: int,
+    train: bool,
+    seed: int,
+    erase_prob: float = 0.5,
+    weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
+    """Batches of (faces, target probabilities[, sample weights]); training batches are shuffled and augmented."""
     x = images[..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
-    y = keras.utils.to_categorical(labels, len(CLASS_NAMES)).astype(np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    ds = tf.data.Dataset.from_tensor_slices((x, targets) if weights is None else (x, targets, weights))
     if train:
         aug = augmenter(seed)
+
+        def augment(faces: tf.Tensor, *rest: tf.Tensor) -> tuple[tf.Tensor, ...]:
+            return (tf.clip_by_value(random_erase(aug(faces, training=True), erase_prob), 0.0, 1.0), *rest)
+
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch, drop_remainder=True)
-        ds = ds.map(
-            lambda a, b: (tf.clip_by_value(random_erase(aug(a, training=True), erase_prob), 0.0, 1.0), b),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.batch(512)
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -233,7 +251,7 @@ def recompute_batch_norm(model: keras.Model, batches: tf.data.Dataset) -> None:
     statistics the training run kept belong to other weights)."""
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [layer.momentum for layer in norms]
-    for seen, (images, _) in enumerate(batches):
+    for seen, (images, *_) in enumerate(batches):
         for layer in norms:  # read on each eager call: momentum seen/(seen+1) keeps a running mean over batches
             layer.momentum = seen / (seen + 1)
         model(images, training=True)
@@ -293,6 +311,20 @@ def main() -> None:
         "at --swa-lr, which the cosine decay reaches as they begin",
     )
     parser.add_argument("--swa-lr", type=float, default=0.004, help="the constant learning rate of the --swa-epochs")
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        action="append",
+        default=[],
+        help="knowledge distillation: a checkpoint whose probabilities (face and mirror image, on the un-augmented "
+        "Training faces) join the labels as targets; repeat to average several teachers",
+    )
+    parser.add_argument(
+        "--distill",
+        type=float,
+        default=0.5,
+        help="with --teacher, the teachers' share of each target (the one-hot label has the rest)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--init",
@@ -303,6 +335,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.swa_epochs < 0 or args.swa_epochs > max(0, args.epochs - args.warmup - 1):
         parser.error("--swa-epochs must be at least 0 and leave at least one epoch of decay after the --warmup")
+    if not 0.0 <= args.distill <= 1.0:
+        parser.error("--distill must be between 0 and 1")
     floor = args.swa_lr if args.swa_epochs else 0.0
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -310,8 +344,27 @@ def main() -> None:
 
     train_x, train_y = load_split(args.data, "Training")
     val_x, val_y = load_split(args.data, "PublicTest")
-    train_ds = make_dataset(train_x, train_y, args.batch, train=True, seed=args.seed, erase_prob=args.erase_prob)
-    val_ds = make_dataset(val_x, val_y, args.batch, train=False, seed=args.seed)
+    targets = keras.utils.to_categorical(train_y, len(CLASS_NAMES)).astype(np.float32)
+    if args.teacher:  # measured once per run and kept beside its checkpoints, so a resumed run reuses them
+        saved_teacher = args.out / "teacher.npz"
+        if saved_teacher.exists():
+            with np.load(saved_teacher) as f:
+                soft = f["probs"]
+        else:
+            soft = teacher_probabilities(args.teacher, train_x)
+            np.savez(saved_teacher, probs=soft)
+        targets = (1.0 - args.distill) * targets + args.distill * soft
+    train_ds = make_dataset(
+        train_x,
+        targets,
+        args.batch,
+        train=True,
+        seed=args.seed,
+        erase_prob=args.erase_prob,
+        weights=class_weights(train_y, args.class_weight_power),
+    )
+    val_targets = keras.utils.to_categorical(val_y, len(CLASS_NAMES)).astype(np.float32)
+    val_ds = make_dataset(val_x, val_targets, args.batch, train=False, seed=args.seed)
     if args.bf16:  # after the datasets, so that augmentation stays in float32
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
 
@@ -370,7 +423,6 @@ def main() -> None:
         epochs=args.epochs,
         initial_epoch=initial_epoch,
         shuffle=False,  # the dataset shuffles itself
-        class_weight=class_weights(train_y, args.class_weight_power),
         callbacks=[
             keras.callbacks.LearningRateScheduler(
                 lambda e: cosine_lr(e, args.epochs, args.lr, args.warmup, args.swa_epochs, floor)

@@ -267,3 +267,54 @@ def test_init_refuses_to_drop_convolutions(
     run(monkeypatch, "--data", data, "--out", tmp_path / "new", "--epochs", "1", "--widths", "8,8,16,16",
         "--convs", "1,2,1,1")  # fmt: skip
     assert NetConfig.from_dict(saved_state(tmp_path / "new")["config"]).convs_per_stage == (1, 2, 1, 1)
+
+
+def test_distillation_trains_on_the_label_mixed_with_the_teachers_reading_of_each_face_and_its_mirror(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path
+) -> None:
+    keras.utils.set_random_seed(4)
+    second = tmp_path / "second.keras"
+    build_model(dataclasses.replace(FIRST, head="flatten")).save(second)
+    datasets: list[dict[str, Any]] = []
+    make_dataset = train.make_dataset
+
+    def spy(images: np.ndarray, targets: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+        datasets.append({"targets": targets, **kwargs})
+        return make_dataset(images, targets, *args, **kwargs)
+
+    monkeypatch.setattr(train, "make_dataset", spy)
+    out = tmp_path / "student"
+    common = ("--data", data, "--out", out, "--batch", "32", "--warmup", "1", "--init", first,
+              "--teacher", first, "--teacher", second, "--distill", "0.25")  # fmt: skip
+    run(monkeypatch, *common, "--epochs", "1")
+
+    with np.load(data / "fer2013_train.npz") as f:
+        faces, labels = f["images"][..., None] / np.float32(255), f["labels"]
+    readings = [
+        (model.predict(faces, verbose=0) + model.predict(faces[:, :, ::-1], verbose=0)) / 2
+        for model in (keras.models.load_model(first), keras.models.load_model(second))
+    ]
+    expected = (readings[0] + readings[1]) / 2
+    assert np.abs(readings[0] - readings[1]).max() > 0.05  # two teachers that disagree: both count
+    with np.load(out / "teacher.npz") as f:
+        np.testing.assert_allclose(f["probs"], expected, atol=1e-5)
+    training = datasets[0]
+    np.testing.assert_allclose(training["targets"], 0.75 * np.eye(7)[labels] + 0.25 * expected, atol=1e-5)
+    # Class weights go by the true label, whatever the teachers read.
+    np.testing.assert_allclose(training["weights"], train.class_weights(labels, 0.25))
+    assert all(np.ptp(training["weights"][labels == c]) == 0 for c in range(7))
+    assert datasets[1]["targets"].max() == 1.0  # PublicTest is scored against its labels alone
+
+    # A resumed run reuses the targets it started with, even when a teacher is gone.
+    second.unlink()
+    run(monkeypatch, *common, "--epochs", "2")
+    assert saved_state(out)["epochs_done"] == 2
+    np.testing.assert_allclose(datasets[2]["targets"], training["targets"])
+
+
+def test_distill_must_be_a_share(
+    monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        run(monkeypatch, "--data", data, "--out", tmp_path / "run", "--teacher", first, "--distill", "1.5")
+    assert "--distill must" in capsys.readouterr().err
