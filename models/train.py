@@ -411,7 +411,7 @@ def main() -> None:
             "config": config.to_dict(),
             "preprocessing": PREPROCESSING,
             "class_names": list(CLASS_NAMES),
-            "args": {k: str(v) for k, v in vars(args).items()},
+            "args": {k: [str(i) for i in v] if isinstance(v, list) else str(v) for k, v in vars(args).items()},
         }
         if args.init:
             state["init"] = {"checkpoint": str(args.init), **init_state}

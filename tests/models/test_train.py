@@ -304,6 +304,7 @@ def test_distillation_trains_on_the_label_mixed_with_the_teachers_reading_of_eac
     np.testing.assert_allclose(training["weights"], train.class_weights(labels, 0.25))
     assert all(np.ptp(training["weights"][labels == c]) == 0 for c in range(7))
     assert datasets[1]["targets"].max() == 1.0  # PublicTest is scored against its labels alone
+    assert saved_state(out)["args"]["teacher"] == [str(first), str(second)]
 
     # A resumed run reuses the targets it started with, even when a teacher is gone.
     second.unlink()
