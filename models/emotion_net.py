@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers
 
 CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -24,6 +25,11 @@ PREPROCESSING = {
     "layout": "NHWC",
     "dtype": "float32",
 }
+
+
+def model_input(faces: np.ndarray) -> np.ndarray:
+    """Grayscale uint8 faces (N, 48, 48) as the model takes them: float32 (N, 48, 48, 1), scaled by `PREPROCESSING`."""
+    return faces[..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ import keras
 import numpy as np
 
 from inference.evaluate import EvalReport, confusion_matrix
-from models.emotion_net import CLASS_NAMES, PREPROCESSING
+from models.emotion_net import CLASS_NAMES, model_input
 from models.fer_data import SPLITS, load_split
 
 
 def predict(model: keras.Model, images: np.ndarray, tta: bool) -> np.ndarray:
     """Class probabilities for uint8 faces (N, 48, 48); with `tta`, averaged with the mirrored faces."""
-    x = images[..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
+    x = model_input(images)
     probs = model.predict(x, batch_size=512, verbose=0)
     if tta:
         probs = (probs + model.predict(x[:, :, ::-1], batch_size=512, verbose=0)) / 2

@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
-from models.emotion_net import CLASS_NAMES, INPUT_SIZE, PREPROCESSING, NetConfig, build_model
+from models.emotion_net import CLASS_NAMES, INPUT_SIZE, PREPROCESSING, NetConfig, build_model, model_input
 from models.fer_data import load_split
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -112,7 +112,7 @@ def main() -> None:
     model = float32_copy(trained, config)
     images, _ = load_split(args.data, "Training")
     pick = np.random.default_rng(0).permutation(len(images))
-    faces = images[..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
+    faces = model_input(images)
     calibration, probe = faces[pick[:500]], faces[pick[500:1500]]
     with tempfile.TemporaryDirectory() as workdir:
         tflite = to_tflite(model, Path(workdir), args.quantize, calibration)

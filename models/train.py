@@ -36,7 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.emotion_net import CLASS_NAMES, HEADS, PREPROCESSING, NetConfig, build_model
+from models.emotion_net import CLASS_NAMES, HEADS, PREPROCESSING, NetConfig, build_model, model_input
 from models.evaluate import predict
 from models.fer_data import load_split
 
@@ -105,7 +105,7 @@ def make_dataset(
     weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches of (faces, target probabilities[, sample weights]); training batches are shuffled and augmented."""
-    x = images[..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
+    x = model_input(images)
     ds = tf.data.Dataset.from_tensor_slices((x, targets) if weights is None else (x, targets, weights))
     if train:
         aug = augmenter(seed)
@@ -403,7 +403,7 @@ def main() -> None:
             if untrained:
                 parser.error(f"{args.init} does not fit this network: {', '.join(untrained)} would start untrained")
             if added:
-                probe = train_x[:4096, ..., None].astype(np.float32) * np.float32(PREPROCESSING["scale"])
+                probe = model_input(train_x[:4096])
                 start_as_identity(model, added, probe)
         compile_for_training(model, args)
         initial_epoch = 0
