@@ -62,6 +62,13 @@ def run(monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> None:
     train.main()
 
 
+def start_from(monkeypatch: pytest.MonkeyPatch, data: Path, out: Path, init: Path, *args: str) -> None:
+    """One epoch of a new run from `init`'s weights, at a learning rate too small to move them: what comes out is
+    what went in."""
+    run(monkeypatch, "--data", data, "--out", out, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
+        "--init", init, *args)  # fmt: skip
+
+
 def saved_state(out: Path) -> dict[str, Any]:
     """The run's state.json."""
     state: dict[str, Any] = json.loads((out / "state.json").read_text())
@@ -101,10 +108,8 @@ def test_a_run_checkpoints_every_epoch_and_resumes_where_it_stopped(
 def test_init_starts_a_new_run_from_another_runs_weights_and_network(
     monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path
 ) -> None:
-    # A learning rate too small to move the weights: what comes out is what went in.
     second = tmp_path / "second"
-    run(monkeypatch, "--data", data, "--out", second, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
-        "--init", first)  # fmt: skip
+    start_from(monkeypatch, data, second, first)
     start = kernels(keras.models.load_model(first))
     warm = kernels(keras.models.load_model(second / "last.keras"))
     assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, warm, strict=True))
@@ -120,8 +125,7 @@ def test_init_with_a_new_head_keeps_the_trunk_and_trains_the_head_from_scratch(
     monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path
 ) -> None:
     second = tmp_path / "second"
-    run(monkeypatch, "--data", data, "--out", second, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
-        "--init", first, "--head", "flatten")  # fmt: skip
+    start_from(monkeypatch, data, second, first, "--head", "flatten")
     before = keras.models.load_model(first)
     after = keras.models.load_model(second / "last.keras")
     assert NetConfig.from_dict(saved_state(second)["config"]).head == "flatten"
@@ -242,8 +246,7 @@ def test_init_with_more_convolutions_deepens_the_init_runs_network(
     monkeypatch: pytest.MonkeyPatch, data: Path, tmp_path: Path, first: Path
 ) -> None:
     deeper = tmp_path / "deeper"
-    run(monkeypatch, "--data", data, "--out", deeper, "--batch", "32", "--epochs", "1", "--lr", "1e-12",
-        "--init", first, "--convs", "1,1,2,3")  # fmt: skip
+    start_from(monkeypatch, data, deeper, first, "--convs", "1,1,2,3")
     assert NetConfig.from_dict(saved_state(deeper)["config"]).convs_per_stage == (1, 1, 2, 3)
     model = keras.models.load_model(deeper / "last.keras")
     for block in ("s2_1", "s3_1", "s3_2"):
