@@ -60,7 +60,7 @@ def conv_bn_relu(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTe
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def build_model(config: NetConfig = NetConfig()) -> keras.Model:
+def build_model(config: NetConfig = NetConfig(), name: str = "moodmix_emotion") -> keras.Model:
     """Build the classifier. Input: (None, 48, 48, 1) floats in [0, 1]. Output: class probabilities."""
     inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
     # FER-2013's pixel mean is about 0.51 and its std about 0.26: centre the input near zero.
@@ -77,4 +77,12 @@ def build_model(config: NetConfig = NetConfig()) -> keras.Model:
     x = layers.Dropout(config.dropout, name="head_drop")(x)
     # float32 head: under mixed-precision training the softmax stays exact.
     outputs = layers.Dense(config.num_classes, activation="softmax", dtype="float32", name="probs")(x)
-    return keras.Model(inputs, outputs, name="moodmix_emotion")
+    return keras.Model(inputs, outputs, name=name)
+
+
+def ensemble(members: list[keras.Model]) -> keras.Model:
+    """One network whose reading is the mean of the `members`' readings (which need distinct names), so that a single
+    `.tflite` runs them all in one call."""
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    outputs = layers.Average(name="probs")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name="moodmix_emotion_ensemble")

@@ -5,10 +5,12 @@
 
 Writes models/artifacts/emotion.tflite (run by the bot through LiteRT; by default int8 weights with activations
 quantised on the fly, float32 in and out; see `to_tflite`), emotion.keras (float32 weights, to fine-tune or retrain
-from) and emotion.json (class order, preprocessing, training record, quantisation, parity figures, and with `--tta`
-the instruction to average each face's reading with its mirror image's). `--quantize int8` calibrates fixed
-activation ranges on 500 Training faces. Parity is checked on 1,000 other Training faces, and the export fails if
-LiteRT and Keras agree on the top class for fewer than 97% of them.
+from) and emotion.json (class order, preprocessing, each network's config and training record, quantisation, parity
+figures, and with `--tta` the instruction to average each face's reading with its mirror image's).
+Repeat --checkpoint (each with its --run, in the same order) to ship the mean of several networks' readings as one
+model (`emotion_net.ensemble`); emotion.keras then holds each network as a layer named member0, member1, ...
+`--quantize int8` calibrates fixed activation ranges on 500 Training faces. Parity is checked on 1,000 other Training
+faces, and the export fails if LiteRT and Keras agree on the top class for fewer than 97% of them.
 `--quantize none` exports float32 instead (parity must then hold to 1e-4).
 """
 
@@ -27,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
-from models.emotion_net import CLASS_NAMES, INPUT_SIZE, PREPROCESSING, NetConfig, build_model, model_input
+from models.emotion_net import CLASS_NAMES, INPUT_SIZE, PREPROCESSING, NetConfig, build_model, ensemble, model_input
 from models.fer_data import load_split
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -37,10 +39,10 @@ QUANTIZE = ("dynamic", "int8", "none")
 TRAINING_RECORD = ("best_epoch", "best_val_accuracy", "epochs_done", "train_seconds", "args", "resumes", "init")
 
 
-def float32_copy(trained: keras.Model, config: NetConfig) -> keras.Model:
+def float32_copy(trained: keras.Model, config: NetConfig, name: str) -> keras.Model:
     """The same network in plain float32 (training may have used mixed bfloat16), with the trained weights."""
     keras.mixed_precision.set_global_policy("float32")
-    model = build_model(config)
+    model = build_model(config, name)
     model.set_weights(trained.get_weights())
     return model
 
@@ -92,8 +94,17 @@ def parity(model: keras.Model, tflite: bytes, x: np.ndarray) -> dict[str, float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--run", type=Path, help="the training run folder (its state.json is recorded)")
+    parser.add_argument(
+        "--checkpoint", type=Path, action="append", required=True, help="repeat to ship the mean of several networks"
+    )
+    parser.add_argument(
+        "--run",
+        type=Path,
+        action="append",
+        default=[],
+        help="each checkpoint's training run folder, in the same order (its state.json gives the network's shape and "
+        "is recorded)",
+    )
     parser.add_argument("--data", type=Path, required=True, help="FER-2013 folder (calibration and parity faces)")
     parser.add_argument(
         "--quantize", choices=QUANTIZE, default="dynamic", help="see to_tflite (default dynamic, chosen on PublicTest)"
@@ -105,11 +116,18 @@ def main() -> None:
         help="record that the bot reads each face and its mirror image and averages the two (decide on PublicTest)",
     )
     args = parser.parse_args()
+    if args.run and len(args.run) != len(args.checkpoint):
+        parser.error("give one --run per --checkpoint, in the same order, or none")
 
-    trained = keras.models.load_model(args.checkpoint, compile=False)
-    state = json.loads((args.run / "state.json").read_text()) if args.run else {}
-    config = NetConfig.from_dict(state.get("config", {}))
-    model = float32_copy(trained, config)
+    members, records = [], []
+    for i, (checkpoint, run) in enumerate(zip(args.checkpoint, args.run or [None] * len(args.checkpoint), strict=True)):
+        state = json.loads((run / "state.json").read_text()) if run else {}
+        config = NetConfig.from_dict(state.get("config", {}))
+        name = f"member{i}" if len(args.checkpoint) > 1 else "moodmix_emotion"
+        members.append(float32_copy(keras.models.load_model(checkpoint, compile=False), config, name))
+        record = {k: state[k] for k in TRAINING_RECORD if k in state}
+        records.append({"checkpoint": checkpoint.name, "config": config.to_dict(), "training": record})
+    model = members[0] if len(members) == 1 else ensemble(members)
     images, _ = load_split(args.data, "Training")
     pick = np.random.default_rng(0).permutation(len(images))
     faces = model_input(images)
@@ -131,10 +149,8 @@ def main() -> None:
         "name": "moodmix-emotion",
         "class_names": list(CLASS_NAMES),
         "preprocessing": PREPROCESSING,
-        "config": config.to_dict(),
+        "members": records,
         "parameters": int(model.count_params()),
-        "training": {k: state[k] for k in TRAINING_RECORD if k in state},
-        "checkpoint": args.checkpoint.name,
         "quantization": args.quantize,
         "tta": args.tta,
         "parity": check,

@@ -52,10 +52,8 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
 def teacher_probabilities(checkpoints: list[Path], images: np.ndarray) -> np.ndarray:
     """The mean class probabilities of the teacher checkpoints for uint8 faces (N, 48, 48), each teacher reading a
     face and its mirror image: the soft targets of knowledge distillation (Hinton et al. 2015, arXiv:1503.02531)."""
-    total = np.zeros((len(images), len(CLASS_NAMES)))
-    for checkpoint in checkpoints:
-        total += predict(keras.models.load_model(checkpoint, compile=False), images, tta=True)
-    return (total / len(checkpoints)).astype(np.float32)
+    teachers = [keras.models.load_model(checkpoint, compile=False) for checkpoint in checkpoints]
+    return predict(teachers, images, tta=True).astype(np.float32)
 
 
 def augmenter(seed: int) -> keras.Sequential:

@@ -139,9 +139,10 @@ def test_the_sample_selfie_end_to_end(classifier: EmotionClassifier, astronaut: 
 
 
 def test_the_smiling_astronaut_reads_happy(classifier: EmotionClassifier, astronaut: Image.Image) -> None:
-    training = json.loads(shipped_model_path().with_suffix(".json").read_text()).get("training", {})
-    if training.get("best_val_accuracy", 0.0) < 0.5:
-        pytest.skip(f"the exported model is an early checkpoint (PublicTest {training.get('best_val_accuracy')})")
+    members = json.loads(shipped_model_path().with_suffix(".json").read_text()).get("members", [])
+    accuracy = min((member["training"].get("best_val_accuracy", 0.0) for member in members), default=0.0)
+    if accuracy < 0.5:
+        pytest.skip(f"the exported model holds an early checkpoint (PublicTest {accuracy})")
     reader = EmotionReader(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, classifier=classifier)
     try:
         assert reader.read_sync(encode(astronaut, "PNG")).label == "happy"

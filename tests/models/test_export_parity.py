@@ -23,10 +23,11 @@ METADATA = json.loads((ARTIFACTS / "emotion.json").read_text(encoding="utf-8"))
 
 def test_metadata_describes_the_shipped_tflite() -> None:
     assert (ARTIFACTS / "emotion.tflite").stat().st_size <= MAX_TFLITE_BYTES
-    # FER-2013's class order, which is MoodMix's, and the config it was built with says the same.
+    # FER-2013's class order, which is MoodMix's, and the config of each network in it says the same.
     assert METADATA["class_names"] == list(EMOTIONS)
-    assert METADATA["config"]["class_names"] == METADATA["class_names"]
-    assert METADATA["config"]["num_classes"] == len(EMOTIONS)
+    for member in METADATA["members"]:
+        assert member["config"]["class_names"] == METADATA["class_names"]
+        assert member["config"]["num_classes"] == len(EMOTIONS)
     preprocessing = METADATA["preprocessing"]
     assert preprocessing == {
         "input_size": 48,
